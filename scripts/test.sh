@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole ringress test suite, runnable on a fresh Debian machine with a Rust toolchain (rustup):
+# installs what the tests need, then runs format and lint checks, unit and integration tests (against the release
+# binary, built once), compiles the benchmarks, and runs each fuzz target for a bounded time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing test prerequisites"
+missing=()
+for tool in curl; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  fi
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "tests (release build, shared by every stage)"
+cargo build --release --locked --bins
+cargo test --release --locked
+
+step "benchmarks compile"
+cargo bench --locked --no-run
+
+step "fuzz targets, ${FUZZ_SECONDS}s each"
+for target in $(cd fuzz && ls fuzz_targets | sed 's/\.rs$//'); do
+  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 2>&1 | tail -n 3)
+done
+
+step "all checks passed"

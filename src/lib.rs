@@ -1,0 +1,24 @@
+//! ringress: an edge proxy for small hosting platforms.
+//!
+//! Thread-per-core monoio (io_uring) workers serve HTTP/1.1 from an immutable routing snapshot that one blocking
+//! control thread builds and broadcasts. The data path (`worker`, `proxy`, `http1`) never does file or control-plane
+//! I/O; the control path (`control`, `config`, route-file loading) never touches a client socket.
+//!
+//! Module map:
+//! - [`config`]: the static configuration (Traefik's keys plus a `ringress:` section).
+//! - [`route`]: route files and the compiled route table.
+//! - [`http1`]: strict HTTP/1.1 head parsing, chunked framing and head rewriting.
+//! - [`proxy`]: forwarding one exchange to an upstream, the per-worker upstream pool.
+//! - [`worker`]: the per-core runtimes, listeners and connection lifecycle.
+//! - [`control`]: the control thread that loads routes and broadcasts snapshots.
+//! - [`observe`]: per-worker counters and their Prometheus rendering.
+
+pub mod config;
+pub mod control;
+pub mod http1;
+pub mod logging;
+pub mod observe;
+pub mod proxy;
+pub mod route;
+pub mod snapshot;
+pub mod worker;

@@ -1,0 +1,249 @@
+//! The `ringress` command: argument parsing, start-up, signals. No business logic lives here.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use signal_hook::consts::{SIGINT, SIGTERM};
+
+use ringress::config::{self, Config};
+use ringress::control::Control;
+use ringress::http1::Limits;
+use ringress::observe::Counters;
+use ringress::proxy::forward::ProxySettings;
+use ringress::worker::{self, listener, mailbox, EntryKind, EntrySettings, Settings, WorkerSpec};
+
+#[derive(Parser)]
+#[command(name = "ringress", version, about = "Edge proxy: Traefik-compatible configuration, thread-per-core io_uring workers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the proxy in the foreground.
+    Run {
+        /// The static configuration file (traefik.yml keys plus a `ringress:` section).
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+    /// Route files.
+    Routes {
+        #[command(subcommand)]
+        command: RoutesCommand,
+    },
+    /// Print the version.
+    Version,
+}
+
+#[derive(Subcommand)]
+enum RoutesCommand {
+    /// Validate route files (a file or a directory) and print the table.
+    Check {
+        /// A route file or a directory of them.
+        path: PathBuf,
+    },
+}
+
+/// Exit code for configuration errors.
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => {
+            println!("ringress {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::Routes {
+            command: RoutesCommand::Check { path },
+        } => routes_check(&path),
+        Command::Run { config } => run(&config),
+    }
+}
+
+fn routes_check(path: &Path) -> ExitCode {
+    let files = ringress::route::load_route_files(path);
+    print!("{}", ringress::route::render(&files.specs));
+    for e in &files.errors {
+        eprintln!("error: {e}");
+    }
+    if files.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn run(path: &Path) -> ExitCode {
+    let loaded = match config::load(path) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let cfg = loaded.config;
+    ringress::logging::init(cfg.ringress.log_level);
+    for w in &loaded.warnings {
+        log::warn!("{}: {w}", path.display());
+    }
+    if cfg.entry_points.is_empty() {
+        eprintln!("error: {}: entryPoints: no entrypoint configured; nothing to serve", path.display());
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    match start(&cfg) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn settings(cfg: &Config) -> Settings {
+    let r = &cfg.ringress;
+    let t = &cfg.servers_transport;
+    Settings {
+        proxy: ProxySettings {
+            limits: Limits {
+                max_head: r.max_header_bytes,
+                max_target: r.max_target_bytes,
+                max_headers: r.max_headers,
+            },
+            dial_timeout: t.dial_timeout,
+            response_header_timeout: t.response_header_timeout,
+            buffer_bytes: r.buffer_bytes,
+        },
+        max_idle_per_host: t.max_idle_conns_per_host,
+        idle_conn_timeout: t.idle_conn_timeout,
+        grace: cfg
+            .entry_points
+            .iter()
+            .map(|e| e.grace_timeout)
+            .max()
+            .unwrap_or(Duration::from_secs(10)),
+    }
+}
+
+fn start(cfg: &Config) -> Result<(), String> {
+    let workers = cfg.ringress.workers.max(1);
+    let settings = Arc::new(settings(cfg));
+
+    // Entrypoints plus the admin entrypoint, each resolved and probed before anything binds.
+    let mut entries: Vec<(Arc<EntrySettings>, std::net::SocketAddr)> = Vec::new();
+    for ep in &cfg.entry_points {
+        let addr = listener::resolve(&ep.address);
+        entries.push((
+            Arc::new(EntrySettings {
+                name: ep.name.clone(),
+                kind: EntryKind::Proxy,
+                port: addr.port(),
+                read_timeout: ep.read_timeout,
+                idle_timeout: ep.idle_timeout,
+            }),
+            addr,
+        ));
+    }
+    if let Some(addr) = cfg.ringress.admin {
+        entries.push((
+            Arc::new(EntrySettings {
+                name: "admin".into(),
+                kind: EntryKind::Admin,
+                port: addr.port(),
+                read_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(30),
+            }),
+            addr,
+        ));
+    }
+    for (ep, addr) in &entries {
+        listener::probe_free(&ep.name, *addr).map_err(|e| e.to_string())?;
+    }
+    let backlog = somaxconn();
+    let mut per_worker: Vec<Vec<(Arc<EntrySettings>, std::net::TcpListener)>> = (0..workers).map(|_| Vec::new()).collect();
+    for (ep, addr) in &entries {
+        for slot in per_worker.iter_mut() {
+            let l = listener::bind(&ep.name, *addr, backlog).map_err(|e| e.to_string())?;
+            slot.push((ep.clone(), l));
+        }
+    }
+
+    // The first snapshot is built before any worker accepts, so no request ever sees an empty table by accident.
+    let counters = Counters::new(workers);
+    let mut senders = Vec::with_capacity(workers);
+    let mut receivers = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let (tx, rx) = mailbox::mailbox().map_err(|e| format!("cannot create worker mailbox: {e}"))?;
+        senders.push(tx);
+        receivers.push(rx);
+    }
+    let interval = cfg
+        .providers
+        .http
+        .as_ref()
+        .map(|h| h.poll_interval)
+        .unwrap_or(Duration::from_secs(5));
+    let mut control = Control::new(cfg.ringress.routes.clone(), interval, senders);
+    control.tick();
+
+    let signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let mut handles = Vec::with_capacity(workers);
+    for (id, (listeners, mailbox)) in per_worker.into_iter().zip(receivers).enumerate() {
+        let spec = WorkerSpec {
+            id,
+            listeners,
+            mailbox,
+            settings: settings.clone(),
+            counters: counters.clone(),
+        };
+        handles.push(worker::spawn(spec).map_err(|e| format!("cannot start worker {id}: {e}"))?);
+    }
+    let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(1);
+    let control_handle = control.spawn(stop_rx).map_err(|e| format!("cannot start the control thread: {e}"))?;
+
+    let driver = match worker::probe_driver() {
+        worker::Driver::IoUring => "io_uring",
+        worker::Driver::Epoll => "epoll (io_uring unavailable)",
+    };
+    let listening: Vec<String> = entries.iter().map(|(ep, a)| format!("{}={a}", ep.name)).collect();
+    log::info!(
+        "ringress {} ready: {workers} worker(s) on {driver}; entrypoints {}",
+        env!("CARGO_PKG_VERSION"),
+        listening.join(", ")
+    );
+
+    wait_for_signal(signals);
+    log::info!("draining: no new connections; in-flight requests have {:?}", settings.grace);
+    let _ = stop_tx.send(());
+    let _ = control_handle.join();
+    for h in handles {
+        let _ = h.join();
+    }
+    log::info!("stopped");
+    Ok(())
+}
+
+fn wait_for_signal(mut signals: signal_hook::iterator::Signals) {
+    if let Some(sig) = signals.forever().next() {
+        log::info!("received {}", if sig == SIGTERM { "SIGTERM" } else { "SIGINT" });
+    }
+    // A second signal during the drain ends the process at once.
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            log::warn!("second signal: exiting without waiting for in-flight requests");
+            std::process::exit(1);
+        }
+    });
+}
+
+/// The kernel's cap on listen backlogs (larger values are silently truncated to it).
+fn somaxconn() -> i32 {
+    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096)
+}

@@ -1,0 +1,106 @@
+//! The per-worker pool of idle upstream connections, keyed by upstream address.
+//!
+//! Owned by one worker (`RefCell`, no locks, never shared across threads). Connections are reused newest first; a
+//! connection idle longer than `idleConnTimeout`, or one the upstream has closed or written to while idle, is
+//! dropped instead of reused.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use monoio::net::TcpStream;
+
+struct Idle {
+    io: TcpStream,
+    since: Instant,
+}
+
+/// Idle upstream connections of one worker.
+pub struct Pool {
+    idle: RefCell<HashMap<SocketAddr, Vec<Idle>>>,
+    max_per_host: usize,
+    idle_timeout: Duration,
+}
+
+impl Pool {
+    /// An empty pool keeping at most `max_per_host` idle connections per upstream for at most `idle_timeout`.
+    pub fn new(max_per_host: usize, idle_timeout: Duration) -> Self {
+        Pool {
+            idle: RefCell::new(HashMap::new()),
+            max_per_host,
+            idle_timeout,
+        }
+    }
+
+    /// An idle connection to `addr` that still looks usable, if any.
+    pub fn take(&self, addr: SocketAddr) -> Option<TcpStream> {
+        let mut idle = self.idle.borrow_mut();
+        let list = idle.get_mut(&addr)?;
+        let now = Instant::now();
+        while let Some(conn) = list.pop() {
+            if now.duration_since(conn.since) < self.idle_timeout && quiet(&conn.io) {
+                return Some(conn.io);
+            }
+        }
+        None
+    }
+
+    /// Returns a connection whose last exchange completed cleanly.
+    pub fn put(&self, addr: SocketAddr, io: TcpStream) {
+        if self.max_per_host == 0 {
+            return;
+        }
+        let mut idle = self.idle.borrow_mut();
+        let list = idle.entry(addr).or_default();
+        if list.len() >= self.max_per_host {
+            list.remove(0);
+        }
+        list.push(Idle {
+            io,
+            since: Instant::now(),
+        });
+    }
+
+    /// Drops expired and closed connections; called periodically so closed upstream sockets do not linger.
+    pub fn sweep(&self) {
+        let now = Instant::now();
+        let mut idle = self.idle.borrow_mut();
+        idle.retain(|_, list| {
+            list.retain(|c| now.duration_since(c.since) < self.idle_timeout && quiet(&c.io));
+            !list.is_empty()
+        });
+    }
+
+    /// Number of idle connections held.
+    pub fn len(&self) -> usize {
+        self.idle.borrow().values().map(Vec::len).sum()
+    }
+
+    /// True when no idle connection is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops every idle connection.
+    pub fn clear(&self) {
+        self.idle.borrow_mut().clear();
+    }
+}
+
+/// True if the idle socket has neither been closed by the peer nor received unexpected bytes.
+fn quiet(io: &TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    // SAFETY: `recv` on a valid, open fd owned by `io`, into a 1-byte stack buffer whose length we pass;
+    // MSG_PEEK | MSG_DONTWAIT neither consumes data nor blocks.
+    let n = unsafe {
+        libc::recv(
+            io.as_raw_fd(),
+            byte.as_mut_ptr().cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock
+}

@@ -1,0 +1,26 @@
+//! The immutable routing snapshot a worker serves from.
+//!
+//! Built only by the control thread, sent whole to every worker; a worker swaps its local pointer and never mutates
+//! one. Holds no sockets, no files and no locks.
+
+use crate::route::RouteTable;
+
+/// Everything a worker needs to route a request, as of one generation.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Increases by one for every snapshot the control thread publishes.
+    pub generation: u64,
+    /// The route table compiled from route files.
+    pub routes: RouteTable,
+}
+
+impl Snapshot {
+    /// The snapshot a worker starts with before the control thread's first publish: no routes.
+    pub fn empty() -> Self {
+        let (routes, _) = RouteTable::build(&[], &mut |_| Ok(Vec::new()));
+        Snapshot {
+            generation: 0,
+            routes,
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! Workers: one thread per core, each with its own monoio runtime (io_uring, or the epoll driver where io_uring is
+//! unavailable), its own listeners, upstream pool, buffers and counters.
+//!
+//! Key components: [`spawn`] starts a worker from a [`WorkerSpec`]; the worker's watcher task applies
+//! snapshots and the drain order from its mailbox; accept loops hand connections to [`conn`] (proxy entrypoints)
+//! or [`admin`] (the internal entrypoint).
+//!
+//! A worker must never read files, call the control plane, block, or take a lock on the request path.
+
+pub mod admin;
+pub mod conn;
+pub mod listener;
+pub mod mailbox;
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use monoio::io::{CancelHandle, Canceller};
+use monoio::net::{TcpListener, UnixStream};
+
+use crate::observe::{Counters, WorkerCounters};
+use crate::proxy::forward::ProxySettings;
+use crate::proxy::Pool;
+use crate::snapshot::Snapshot;
+use mailbox::{Inbox, MailboxReceiver, WorkerMsg};
+
+/// What an entrypoint's connections are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// Proxied traffic.
+    Proxy,
+    /// The internal admin entrypoint (`/ping`, `/metrics`).
+    Admin,
+}
+
+/// Per-entrypoint settings.
+#[derive(Debug, Clone)]
+pub struct EntrySettings {
+    /// Entrypoint name from the config.
+    pub name: String,
+    /// Proxy or admin.
+    pub kind: EntryKind,
+    /// The local port (for X-Forwarded-Port when the Host has none).
+    pub port: u16,
+    /// Time allowed to receive a request head, and the inactivity limit while receiving a body.
+    pub read_timeout: Duration,
+    /// How long a keep-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+}
+
+/// Settings shared by every worker.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Forwarding settings.
+    pub proxy: ProxySettings,
+    /// Idle upstream connections kept per upstream address.
+    pub max_idle_per_host: usize,
+    /// How long an idle upstream connection is kept.
+    pub idle_conn_timeout: Duration,
+    /// How long in-flight requests may run on after a drain order.
+    pub grace: Duration,
+}
+
+/// Everything a worker thread starts with.
+pub struct WorkerSpec {
+    /// Worker index, 0-based.
+    pub id: usize,
+    /// This worker's own listening sockets.
+    pub listeners: Vec<(Arc<EntrySettings>, std::net::TcpListener)>,
+    /// Its mailbox from the control side.
+    pub mailbox: MailboxReceiver,
+    /// Shared settings.
+    pub settings: Arc<Settings>,
+    /// The counters of all workers (this one writes only its own).
+    pub counters: Counters,
+}
+
+/// Worker-local state shared by the worker's tasks (never crosses threads).
+pub struct WorkerCtx {
+    /// Worker index.
+    pub id: usize,
+    /// Shared settings.
+    pub settings: Arc<Settings>,
+    snapshot: RefCell<Arc<Snapshot>>,
+    /// Idle upstream connections.
+    pub pool: Pool,
+    counters: Counters,
+    draining: Cell<bool>,
+    canceller: RefCell<Canceller>,
+    idle_handle: CancelHandle,
+    active: Cell<usize>,
+    rr: Cell<usize>,
+}
+
+impl WorkerCtx {
+    /// This worker's counters.
+    pub fn counters(&self) -> &WorkerCounters {
+        // The index is checked when the worker starts.
+        match self.counters.worker(self.id) {
+            Some(c) => c,
+            None => unreachable_counters(),
+        }
+    }
+
+    /// All workers' counters, for the metrics page.
+    pub fn all_counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The current snapshot (a worker-local borrow; clone the `Arc` only to hold it across an await).
+    pub fn snapshot(&self) -> std::cell::Ref<'_, Arc<Snapshot>> {
+        self.snapshot.borrow()
+    }
+
+    /// True once the worker has been told to drain.
+    pub fn draining(&self) -> bool {
+        self.draining.get()
+    }
+
+    /// The handle idle reads use, cancelled when draining starts.
+    pub fn idle_handle(&self) -> CancelHandle {
+        self.idle_handle.clone()
+    }
+
+    /// Next round-robin index below `n` (n > 0).
+    pub fn next_rr(&self, n: usize) -> usize {
+        let i = self.rr.get().wrapping_add(1);
+        self.rr.set(i);
+        i % n.max(1)
+    }
+
+    /// Marks a connection open until the guard drops.
+    pub fn track(self: &Rc<Self>, proxy: bool) -> ConnGuard {
+        self.active.set(self.active.get() + 1);
+        if proxy {
+            WorkerCounters::inc(&self.counters().connections);
+            WorkerCounters::inc(&self.counters().open_connections);
+        }
+        ConnGuard {
+            ctx: self.clone(),
+            proxy,
+        }
+    }
+}
+
+#[cold]
+fn unreachable_counters() -> ! {
+    // `spawn` rejects a worker id without counters, so this cannot be reached from input.
+    panic!("worker counters missing")
+}
+
+/// Keeps a connection counted as open.
+pub struct ConnGuard {
+    ctx: Rc<WorkerCtx>,
+    proxy: bool,
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.ctx.active.set(self.ctx.active.get().saturating_sub(1));
+        if self.proxy {
+            WorkerCounters::dec(&self.ctx.counters().open_connections);
+        }
+    }
+}
+
+/// Which I/O driver a worker runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    /// io_uring.
+    IoUring,
+    /// The epoll fallback.
+    Epoll,
+}
+
+/// Starts a worker thread. It runs until drained (or its mailbox closes).
+pub fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
+    if spec.counters.worker(spec.id).is_none() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "worker id has no counters"));
+    }
+    std::thread::Builder::new()
+        .name(format!("ringress-worker-{}", spec.id))
+        .spawn(move || run_thread(spec))
+}
+
+fn run_thread(spec: WorkerSpec) {
+    let id = spec.id;
+    let built = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+        .with_entries(1024)
+        .enable_timer()
+        .build();
+    let mut rt = match built {
+        Ok(rt) => rt,
+        Err(e) => {
+            log::error!("worker {id}: cannot build its runtime: {e}");
+            return;
+        }
+    };
+    let driver = match &rt {
+        monoio::FusionRuntime::Uring(_) => Driver::IoUring,
+        monoio::FusionRuntime::Legacy(_) => Driver::Epoll,
+    };
+    match driver {
+        Driver::IoUring => log::debug!("worker {id}: running on io_uring"),
+        Driver::Epoll => log::warn!("worker {id}: io_uring unavailable, running on the epoll driver"),
+    }
+    rt.block_on(run(spec));
+}
+
+/// Probes, on a throwaway runtime, which driver workers will get (for the start-up log line).
+pub fn probe_driver() -> Driver {
+    if monoio::utils::detect_uring() {
+        Driver::IoUring
+    } else {
+        Driver::Epoll
+    }
+}
+
+async fn run(spec: WorkerSpec) {
+    let canceller = Canceller::new();
+    let idle_handle = canceller.handle();
+    let ctx = Rc::new(WorkerCtx {
+        id: spec.id,
+        pool: Pool::new(spec.settings.max_idle_per_host, spec.settings.idle_conn_timeout),
+        settings: spec.settings,
+        snapshot: RefCell::new(Arc::new(Snapshot::empty())),
+        counters: spec.counters,
+        draining: Cell::new(false),
+        canceller: RefCell::new(canceller),
+        idle_handle,
+        active: Cell::new(0),
+        rr: Cell::new(0),
+    });
+    for (ep, std_listener) in spec.listeners {
+        match TcpListener::from_std(std_listener) {
+            Ok(l) => {
+                monoio::spawn(accept_loop(l, ep, ctx.clone()));
+            }
+            Err(e) => log::error!("worker {}: entrypoint `{}`: cannot register listener: {e}", ctx.id, ep.name),
+        }
+    }
+    monoio::spawn(sweep_pool(ctx.clone()));
+    let (wake, inbox) = spec.mailbox.into_parts();
+    watch(wake, inbox, &ctx).await;
+    drain(&ctx).await;
+}
+
+/// Applies mailbox messages until a drain order or a closed mailbox.
+async fn watch(wake: std::os::unix::net::UnixStream, inbox: Inbox, ctx: &Rc<WorkerCtx>) {
+    let mut wake = match UnixStream::from_std(wake) {
+        Ok(w) => w,
+        Err(e) => {
+            log::error!("worker {}: cannot register its mailbox: {e}", ctx.id);
+            return;
+        }
+    };
+    let mut buf = Vec::with_capacity(64);
+    loop {
+        let n = crate::proxy::io::read_fresh(&mut wake, &mut buf, 64).await;
+        let hung_up = !matches!(n, Ok(k) if k > 0);
+        loop {
+            match inbox.try_next() {
+                Ok(WorkerMsg::Snapshot(s)) => {
+                    log::debug!("worker {}: serving snapshot {}", ctx.id, s.generation);
+                    *ctx.snapshot.borrow_mut() = s;
+                }
+                Ok(WorkerMsg::Drain) | Err(true) => return,
+                Err(false) => break,
+            }
+        }
+        if hung_up {
+            return;
+        }
+    }
+}
+
+/// Stops accepting, closes idle connections, and waits for in-flight ones up to the grace period.
+async fn drain(ctx: &Rc<WorkerCtx>) {
+    ctx.draining.set(true);
+    let canceller = std::mem::take(&mut *ctx.canceller.borrow_mut());
+    let _ = canceller.cancel();
+    let deadline = std::time::Instant::now() + ctx.settings.grace;
+    while ctx.active.get() > 0 && std::time::Instant::now() < deadline {
+        monoio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if ctx.active.get() > 0 {
+        log::warn!(
+            "worker {}: grace period over, closing {} connection(s) still open",
+            ctx.id,
+            ctx.active.get()
+        );
+    }
+    ctx.pool.clear();
+}
+
+async fn accept_loop(listener: TcpListener, ep: Arc<EntrySettings>, ctx: Rc<WorkerCtx>) {
+    let ep = Rc::new((*ep).clone());
+    loop {
+        let accepted = listener.cancelable_accept(ctx.idle_handle()).await;
+        if ctx.draining() {
+            break;
+        }
+        match accepted {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                match ep.kind {
+                    EntryKind::Proxy => monoio::spawn(conn::serve(stream, peer, ep.clone(), ctx.clone())),
+                    EntryKind::Admin => monoio::spawn(admin::serve(stream, ctx.clone())),
+                };
+            }
+            Err(e) => {
+                // Out of fds and similar: back off briefly rather than spin.
+                log::warn!("worker {}: entrypoint `{}`: accept failed: {e}", ctx.id, ep.name);
+                monoio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn sweep_pool(ctx: Rc<WorkerCtx>) {
+    let every = (ctx.settings.idle_conn_timeout / 2).clamp(Duration::from_secs(1), Duration::from_secs(30));
+    while !ctx.draining() {
+        monoio::time::sleep(every).await;
+        ctx.pool.sweep();
+    }
+}

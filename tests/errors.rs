@@ -1,0 +1,154 @@
+//! Error responses (404, 502, 504) and resource hygiene under thousands of failed dials.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::client::{get, get_request, Conn};
+use common::full_listener::FullListener;
+use common::proxy::{config, routes, Opts, Proxy};
+use common::upstream::{echo, hang, raw, Upstream};
+use common::free_port;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[test]
+fn not_found_bad_gateway_and_gateway_timeout() {
+    let silent = Upstream::start(hang());
+    let garbage = Upstream::start(raw(b"HTTP/9.9 banana\r\n\r\n"));
+    let ok = Upstream::start(echo());
+    let dead_port = free_port();
+    let proxy = Proxy::start(
+        &config(&Opts {
+            workers: 1,
+            dial_timeout: "1s",
+            response_header_timeout: "1s",
+            ..Opts::default()
+        }),
+        &routes(&[
+            ("dead.test", dead_port),
+            ("silent.test", silent.port),
+            ("garbage.test", garbage.port),
+            ("ok.test", ok.port),
+        ]),
+    );
+
+    let r = get(proxy.web_port, "unknown.test", "/");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.body_str(), "404 page not found\n");
+    // Known host, but no route for another host on the same connection either.
+    let mut c = proxy.connect();
+    c.send(&get_request("nope.test", "/x"));
+    assert_eq!(c.read_response("GET").unwrap().status, 404);
+    c.send(&get_request("ok.test", "/x"));
+    assert_eq!(c.read_response("GET").unwrap().status, 200, "keep-alive after a 404");
+
+    let r = get(proxy.web_port, "dead.test", "/");
+    assert_eq!(r.status, 502, "refused upstream: {}", r.body_str());
+
+    let r = get(proxy.web_port, "garbage.test", "/");
+    assert_eq!(r.status, 502, "invalid upstream response: {}", r.body_str());
+
+    let t = Instant::now();
+    let r = get(proxy.web_port, "silent.test", "/");
+    let took = t.elapsed();
+    assert_eq!(r.status, 504, "{}", r.body_str());
+    assert!(took < Duration::from_secs(3), "504 took {took:?}");
+    assert!(
+        took >= Duration::from_millis(900),
+        "504 after {took:?}, before the 1 s responseHeaderTimeout"
+    );
+    assert_eq!(silent.accepted(), 1);
+    assert_eq!(silent.completed_requests(), 1);
+}
+
+#[test]
+fn fd_count_stays_flat_after_thousands_of_dial_timeouts() {
+    const TOTAL: usize = 5000;
+    const THREADS: usize = 64;
+    let full = FullListener::start();
+    let ok = Upstream::start(echo());
+    let proxy = Proxy::start(
+        &config(&Opts {
+            workers: 2,
+            dial_timeout: "100ms",
+            response_header_timeout: "2s",
+            ..Opts::default()
+        }),
+        &routes(&[("full.test", full.port), ("ok.test", ok.port)]),
+    );
+    // Warm up both paths, then take the baseline.
+    assert_eq!(get(proxy.web_port, "ok.test", "/").status, 200);
+    assert_eq!(get(proxy.web_port, "full.test", "/").status, 504);
+    thread::sleep(Duration::from_millis(200));
+    let before = proxy.fd_count();
+
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(40);
+    let done = AtomicUsize::new(0);
+    let gateway_timeouts = AtomicUsize::new(0);
+    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let next = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for _ in 0..THREADS {
+            s.spawn(|| {
+                let mut conn: Option<Conn> = None;
+                while next.fetch_add(1, Ordering::SeqCst) < TOTAL {
+                    if Instant::now() > deadline {
+                        errors.lock().unwrap().push("deadline passed".into());
+                        return;
+                    }
+                    let c = conn.get_or_insert_with(|| proxy.connect());
+                    let res = c
+                        .try_send(&get_request("full.test", "/"))
+                        .and_then(|_| c.read_response("GET"));
+                    done.fetch_add(1, Ordering::SeqCst);
+                    match res {
+                        Ok(r) => {
+                            if r.status == 504 {
+                                gateway_timeouts.fetch_add(1, Ordering::SeqCst);
+                            } else {
+                                errors.lock().unwrap().push(format!("status {}", r.status));
+                            }
+                            if r.has_token("connection", "close") {
+                                conn = None;
+                            }
+                        }
+                        Err(e) => {
+                            errors.lock().unwrap().push(e.to_string());
+                            conn = None;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let took = started.elapsed();
+    let errors = errors.into_inner().unwrap();
+    assert!(
+        errors.is_empty(),
+        "{} of {} requests failed, first: {:?}",
+        errors.len(),
+        done.load(Ordering::SeqCst),
+        &errors[..errors.len().min(5)]
+    );
+    assert_eq!(gateway_timeouts.load(Ordering::SeqCst), TOTAL);
+    eprintln!("{TOTAL} dial timeouts in {took:?}");
+
+    // Client connections are closed now; give the proxy a moment to notice.
+    let slack = 16;
+    let t = Instant::now();
+    let mut after = proxy.fd_count();
+    while after > before + slack && t.elapsed() < Duration::from_secs(5) {
+        thread::sleep(Duration::from_millis(100));
+        after = proxy.fd_count();
+    }
+    assert!(
+        after <= before + slack,
+        "fd count grew from {before} to {after} after {TOTAL} timed-out dials"
+    );
+    let r = get(proxy.web_port, "ok.test", "/still-ok");
+    assert_eq!(r.status, 200);
+    assert!(r.body_str().contains("path=/still-ok\n"));
+}
