@@ -16,7 +16,11 @@ use ringress::proxy::forward::ProxySettings;
 use ringress::worker::{self, listener, mailbox, EntryKind, EntrySettings, Settings, WorkerSpec};
 
 #[derive(Parser)]
-#[command(name = "ringress", version, about = "Edge proxy: Traefik-compatible configuration, thread-per-core io_uring workers")]
+#[command(
+    name = "ringress",
+    version,
+    about = "Edge proxy: Traefik-compatible configuration, thread-per-core io_uring workers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -92,7 +96,10 @@ fn run(path: &Path) -> ExitCode {
         log::warn!("{}: {w}", path.display());
     }
     if cfg.entry_points.is_empty() {
-        eprintln!("error: {}: entryPoints: no entrypoint configured; nothing to serve", path.display());
+        eprintln!(
+            "error: {}: entryPoints: no entrypoint configured; nothing to serve",
+            path.display()
+        );
         return ExitCode::from(EXIT_CONFIG);
     }
     match start(&cfg) {
@@ -164,7 +171,8 @@ fn start(cfg: &Config) -> Result<(), String> {
         listener::probe_free(&ep.name, *addr).map_err(|e| e.to_string())?;
     }
     let backlog = somaxconn();
-    let mut per_worker: Vec<Vec<(Arc<EntrySettings>, std::net::TcpListener)>> = (0..workers).map(|_| Vec::new()).collect();
+    let mut per_worker: Vec<Vec<(Arc<EntrySettings>, std::net::TcpListener)>> =
+        (0..workers).map(|_| Vec::new()).collect();
     for (ep, addr) in &entries {
         for slot in per_worker.iter_mut() {
             let l = listener::bind(&ep.name, *addr, backlog).map_err(|e| e.to_string())?;
@@ -190,7 +198,8 @@ fn start(cfg: &Config) -> Result<(), String> {
     let mut control = Control::new(cfg.ringress.routes.clone(), interval, senders);
     control.tick();
 
-    let signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let mut handles = Vec::with_capacity(workers);
     for (id, (listeners, mailbox)) in per_worker.into_iter().zip(receivers).enumerate() {
         let spec = WorkerSpec {
@@ -203,7 +212,9 @@ fn start(cfg: &Config) -> Result<(), String> {
         handles.push(worker::spawn(spec).map_err(|e| format!("cannot start worker {id}: {e}"))?);
     }
     let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(1);
-    let control_handle = control.spawn(stop_rx).map_err(|e| format!("cannot start the control thread: {e}"))?;
+    let control_handle = control
+        .spawn(stop_rx)
+        .map_err(|e| format!("cannot start the control thread: {e}"))?;
 
     let driver = match worker::probe_driver() {
         worker::Driver::IoUring => "io_uring",
@@ -217,7 +228,10 @@ fn start(cfg: &Config) -> Result<(), String> {
     );
 
     wait_for_signal(signals);
-    log::info!("draining: no new connections; in-flight requests have {:?}", settings.grace);
+    log::info!(
+        "draining: no new connections; in-flight requests have {:?}",
+        settings.grace
+    );
     let _ = stop_tx.send(());
     let _ = control_handle.join();
     for h in handles {

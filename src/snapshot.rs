@@ -18,9 +18,6 @@ impl Snapshot {
     /// The snapshot a worker starts with before the control thread's first publish: no routes.
     pub fn empty() -> Self {
         let (routes, _) = RouteTable::build(&[], &mut |_| Ok(Vec::new()));
-        Snapshot {
-            generation: 0,
-            routes,
-        }
+        Snapshot { generation: 0, routes }
     }
 }

@@ -57,8 +57,18 @@ fn routes_check_reports_the_bad_entry_and_lists_the_good_ones() {
          - id: \"good2.test/app\"\n  target: \"127.0.0.1:9002\"\n",
     );
     let out = run_cli(dir.path(), &["routes", "check", "mixed.yml"]);
-    assert_eq!(out.status.code(), Some(1), "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("mixed.yml"), "stderr must name the file:\n{}", out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("mixed.yml"),
+        "stderr must name the file:\n{}",
+        out.stderr
+    );
     assert!(
         out.stderr.contains("broken.test/x"),
         "stderr must name the bad entry:\n{}",
@@ -68,7 +78,9 @@ fn routes_check_reports_the_bad_entry_and_lists_the_good_ones() {
         assert!(out.stdout.contains(id), "{id} not listed:\n{}", out.stdout);
     }
     assert!(
-        !out.stdout.lines().any(|l| l.split_whitespace().next() == Some("broken.test/x")),
+        !out.stdout
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some("broken.test/x")),
         "the bad entry is listed as a route:\n{}",
         out.stdout
     );

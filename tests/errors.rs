@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::client::{get, get_request, Conn};
+use common::client::{get, get_request, is_closed_error, Conn};
 use common::full_listener::FullListener;
 use common::proxy::{config, routes, Opts, Proxy};
 use common::upstream::{echo, hang, raw, Upstream};
-use common::free_port;
+use common::{free_port, pattern_bytes};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread;
@@ -61,6 +61,46 @@ fn not_found_bad_gateway_and_gateway_timeout() {
     );
     assert_eq!(silent.accepted(), 1);
     assert_eq!(silent.completed_requests(), 1);
+}
+
+#[test]
+fn broken_upstream_responses_are_never_completed() {
+    let mut truncated = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n".to_vec();
+    truncated.extend_from_slice(&pattern_bytes(500));
+    let truncated = Upstream::start(raw(truncated));
+    let mut truncated_chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n".to_vec();
+    truncated_chunked.extend_from_slice(&pattern_bytes(500));
+    let truncated_chunked = Upstream::start(raw(truncated_chunked));
+    let smuggling = Upstream::start(raw(
+        &b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"[..],
+    ));
+    let proxy = Proxy::start(
+        &config(&Opts::default()),
+        &routes(&[
+            ("cl.test", truncated.port),
+            ("chunked.test", truncated_chunked.port),
+            ("both.test", smuggling.port),
+        ]),
+    );
+    for host in ["cl.test", "chunked.test"] {
+        let mut c = proxy.connect();
+        c.send(&get_request(host, "/"));
+        match c.read_response("GET") {
+            Ok(r) => assert_eq!(
+                r.status,
+                502,
+                "{host}: a truncated upstream response was completed ({} body bytes, {:?})",
+                r.body.len(),
+                r.framing
+            ),
+            Err(e) => assert!(is_closed_error(&e), "{host}: {e}"),
+        }
+    }
+    let r = get(proxy.web_port, "both.test", "/");
+    assert_eq!(
+        r.status, 502,
+        "upstream response with both Content-Length and Transfer-Encoding"
+    );
 }
 
 #[test]
@@ -144,6 +184,7 @@ fn fd_count_stays_flat_after_thousands_of_dial_timeouts() {
         thread::sleep(Duration::from_millis(100));
         after = proxy.fd_count();
     }
+    eprintln!("proxy fds: {before} before, {after} after");
     assert!(
         after <= before + slack,
         "fd count grew from {before} to {after} after {TOTAL} timed-out dials"

@@ -200,7 +200,10 @@ fn forwarding_headers_are_set_fresh_and_hop_by_hop_removed() {
     let port = q.header_all("x-forwarded-port");
     assert_eq!(port.len(), 1, "exactly one X-Forwarded-Port: {port:?}");
     assert_ne!(port[0], "9999", "client X-Forwarded-Port must be dropped");
-    assert!(q.header("x-secret").is_none(), "header named in Connection was forwarded");
+    assert!(
+        q.header("x-secret").is_none(),
+        "header named in Connection was forwarded"
+    );
     assert!(q.header("keep-alive").is_none(), "Keep-Alive was forwarded");
     assert!(q.header("proxy-connection").is_none(), "Proxy-Connection was forwarded");
     assert!(

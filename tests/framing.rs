@@ -79,7 +79,8 @@ fn cases() -> Vec<Case> {
         ),
         c(
             "chunk size overflow",
-            "POST / HTTP/1.1\r\nHost: {H}\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\nhello\r\n0\r\n\r\n".into(),
+            "POST / HTTP/1.1\r\nHost: {H}\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\nhello\r\n0\r\n\r\n"
+                .into(),
             Expect::BadChunk,
         ),
         c(
@@ -107,7 +108,11 @@ fn cases() -> Vec<Case> {
             "GET / HTTP/1.1\r\nHost: {H}\r\nFo o: x\r\n\r\n".into(),
             s400,
         ),
-        c("missing Host in HTTP/1.1", "GET / HTTP/1.1\r\nX-A: b\r\n\r\n".into(), s400),
+        c(
+            "missing Host in HTTP/1.1",
+            "GET / HTTP/1.1\r\nX-A: b\r\n\r\n".into(),
+            s400,
+        ),
         c(
             "two Host headers",
             "GET / HTTP/1.1\r\nHost: {H}\r\nHost: {H}\r\n\r\n".into(),
@@ -139,11 +144,7 @@ fn malformed_requests_are_rejected_and_never_forwarded() {
     let cases = cases();
     let ups: Vec<Upstream> = cases.iter().map(|_| Upstream::start(echo())).collect();
     let hosts: Vec<String> = (0..cases.len()).map(|i| format!("c{i}.test")).collect();
-    let table: Vec<(&str, u16)> = hosts
-        .iter()
-        .zip(&ups)
-        .map(|(h, u)| (h.as_str(), u.port))
-        .collect();
+    let table: Vec<(&str, u16)> = hosts.iter().zip(&ups).map(|(h, u)| (h.as_str(), u.port)).collect();
     let proxy = Proxy::start(
         &config(&Opts {
             workers: 1,

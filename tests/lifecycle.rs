@@ -62,10 +62,7 @@ fn connections_spread_over_both_workers() {
             s.spawn(move || {
                 for i in 0..100 {
                     let mut c = Conn::connect(port);
-                    c.send(
-                        format!("GET /{t}/{i} HTTP/1.1\r\nHost: x.test\r\nConnection: close\r\n\r\n")
-                            .as_bytes(),
-                    );
+                    c.send(format!("GET /{t}/{i} HTTP/1.1\r\nHost: x.test\r\nConnection: close\r\n\r\n").as_bytes());
                     let r = c.read_response("GET").unwrap();
                     assert_eq!(r.status, 200);
                 }
@@ -81,10 +78,7 @@ fn connections_spread_over_both_workers() {
         "{}",
         m.body_str()
     );
-    assert!(
-        w.values().all(|&n| n > 0),
-        "a worker accepted nothing: {w:?}"
-    );
+    assert!(w.values().all(|&n| n > 0), "a worker accepted nothing: {w:?}");
     assert_eq!(w.values().sum::<u64>(), 400, "{w:?}");
 }
 
@@ -156,6 +150,15 @@ fn sigterm_drains_in_flight_requests_and_exits_zero() {
     let status = proxy
         .wait_exit(Duration::from_secs(10))
         .unwrap_or_else(|| panic!("no exit within 10 s of the drain; stderr:\n{}", proxy.stderr()));
-    assert_eq!(status.code(), Some(0), "exit status {status}; stderr:\n{}", proxy.stderr());
-    assert_eq!(up.completed_requests(), 1, "the post-SIGTERM request must not be forwarded");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status {status}; stderr:\n{}",
+        proxy.stderr()
+    );
+    assert_eq!(
+        up.completed_requests(),
+        1,
+        "the post-SIGTERM request must not be forwarded"
+    );
 }

@@ -63,6 +63,7 @@ fn one_gib_each_way_with_bounded_memory() {
     eprintln!("1 GiB down in {download:?}, up in {upload:?}");
 
     let hwm = proxy.rss_hwm_kib();
+    eprintln!("proxy VmHWM {hwm} KiB");
     assert!(
         hwm < 32 * 1024,
         "proxy peak RSS {hwm} KiB >= 32 MiB: bodies are being buffered"

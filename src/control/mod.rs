@@ -5,7 +5,6 @@
 //! after telling every worker to drain. Plain blocking std code: no async runtime. It must never touch a client
 //! socket, and a worker never waits for it.
 
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -13,7 +12,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use crate::route::{load_route_files, RouteTable, Target};
+use crate::route::{load_route_files, resolve_system, RouteTable};
 use crate::snapshot::Snapshot;
 use crate::worker::mailbox::{MailboxSender, WorkerMsg};
 
@@ -24,6 +23,7 @@ pub struct Control {
     mailboxes: Vec<MailboxSender>,
     generation: u64,
     fingerprint: Option<u64>,
+    unresolved: bool,
     current: Option<Arc<Snapshot>>,
 }
 
@@ -36,6 +36,7 @@ impl Control {
             mailboxes,
             generation: 0,
             fingerprint: None,
+            unresolved: false,
             current: None,
         }
     }
@@ -49,19 +50,25 @@ impl Control {
     pub fn tick(&mut self) -> bool {
         let Some(path) = &self.routes_path else {
             if self.current.is_none() {
-                self.publish(RouteTable::build(&[], &mut |_| Ok(Vec::new())).0);
+                self.publish(RouteTable::default());
                 return true;
             }
             return false;
         };
         let files = load_route_files(path);
-        if self.fingerprint == Some(files.fingerprint) {
+        // Unchanged files are rebuilt only while some target failed to resolve (DNS may have come back).
+        if self.fingerprint == Some(files.fingerprint) && !self.unresolved {
             return false;
         }
         for e in &files.errors {
             log::warn!("route files: {e}");
         }
-        let (table, errors) = RouteTable::build(&files.specs, &mut resolve);
+        let (table, errors) = RouteTable::build(&files.specs, &mut resolve_system);
+        let unchanged = self.fingerprint == Some(files.fingerprint);
+        self.unresolved = !errors.is_empty();
+        if unchanged && self.current.as_ref().is_some_and(|c| c.routes.len() == table.len()) {
+            return false;
+        }
         for e in &errors {
             log::warn!("route files: {e}");
         }
@@ -105,10 +112,4 @@ impl Control {
             .name("ringress-control".into())
             .spawn(move || self.run(stop))
     }
-}
-
-/// Resolves a route target (blocking DNS; the control thread is the only caller).
-fn resolve(t: &Target) -> std::io::Result<Vec<SocketAddr>> {
-    let host = t.host.trim_start_matches('[').trim_end_matches(']');
-    Ok((host, t.port).to_socket_addrs()?.collect())
 }

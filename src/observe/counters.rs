@@ -68,14 +68,51 @@ impl Counters {
     pub fn render(&self, out: &mut String) {
         type Field = fn(&WorkerCounters) -> &AtomicU64;
         let families: [(&str, &str, &str, Field); 8] = [
-            ("ringress_worker_connections_total", "counter", "Connections accepted on proxy entrypoints.", |w| &w.connections),
-            ("ringress_worker_open_connections", "gauge", "Connections open on proxy entrypoints.", |w| &w.open_connections),
-            ("ringress_worker_requests_total", "counter", "Requests answered.", |w| &w.requests),
-            ("ringress_worker_bad_requests_total", "counter", "Requests rejected as malformed.", |w| &w.bad_requests),
-            ("ringress_worker_upstream_dials_total", "counter", "Upstream connections dialed.", |w| &w.upstream_dials),
-            ("ringress_worker_upstream_reuses_total", "counter", "Upstream connections reused from the pool.", |w| &w.upstream_reuses),
-            ("ringress_worker_upstream_errors_total", "counter", "Upstream failures answered 502.", |w| &w.upstream_errors),
-            ("ringress_worker_upstream_timeouts_total", "counter", "Upstream timeouts answered 504.", |w| &w.upstream_timeouts),
+            (
+                "ringress_worker_connections_total",
+                "counter",
+                "Connections accepted on proxy entrypoints.",
+                |w| &w.connections,
+            ),
+            (
+                "ringress_worker_open_connections",
+                "gauge",
+                "Connections open on proxy entrypoints.",
+                |w| &w.open_connections,
+            ),
+            ("ringress_worker_requests_total", "counter", "Requests answered.", |w| {
+                &w.requests
+            }),
+            (
+                "ringress_worker_bad_requests_total",
+                "counter",
+                "Requests rejected as malformed.",
+                |w| &w.bad_requests,
+            ),
+            (
+                "ringress_worker_upstream_dials_total",
+                "counter",
+                "Upstream connections dialed.",
+                |w| &w.upstream_dials,
+            ),
+            (
+                "ringress_worker_upstream_reuses_total",
+                "counter",
+                "Upstream connections reused from the pool.",
+                |w| &w.upstream_reuses,
+            ),
+            (
+                "ringress_worker_upstream_errors_total",
+                "counter",
+                "Upstream failures answered 502.",
+                |w| &w.upstream_errors,
+            ),
+            (
+                "ringress_worker_upstream_timeouts_total",
+                "counter",
+                "Upstream timeouts answered 504.",
+                |w| &w.upstream_timeouts,
+            ),
         ];
         for (name, kind, help, field) in families {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");

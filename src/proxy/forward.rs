@@ -20,8 +20,8 @@ use super::io::{read_append, read_fresh, with_timeout, write_all, write_range};
 use super::pool::Pool;
 use super::respond;
 use crate::http1::{
-    parse_response, write_request_head, write_response_head, BodyKind, ChunkedDecoder, Forwarding, Limits, Method,
-    Parsed, RequestHead, ResponseHead,
+    parse_response, write_request_head, write_response_head, write_response_head_with, BodyKind, ChunkedDecoder,
+    Forwarding, Limits, Method, Parsed, RequestHead, ResponseHead, ResponseOptions,
 };
 use crate::observe::WorkerCounters;
 
@@ -111,7 +111,14 @@ pub async fn forward(x: &mut Exchange<'_>, env: &Env<'_>) -> Outcome {
         BodyKind::Length(n) => {
             let take = (n.min(avail.len() as u64)) as usize;
             let left = n - take as u64;
-            (if left == 0 { ReqBody::Done } else { ReqBody::Length(left) }, take)
+            (
+                if left == 0 {
+                    ReqBody::Done
+                } else {
+                    ReqBody::Length(left)
+                },
+                take,
+            )
         }
         BodyKind::Chunked => {
             let mut dec = ChunkedDecoder::default();
@@ -153,7 +160,11 @@ pub async fn forward(x: &mut Exchange<'_>, env: &Env<'_>) -> Outcome {
                 Err(BodyError::Upstream) => req_aborted = true,
             }
         }
-        let limit = if req_aborted { Some(Duration::from_secs(1)) } else { env.settings.response_header_timeout };
+        let limit = if req_aborted {
+            Some(Duration::from_secs(1))
+        } else {
+            env.settings.response_header_timeout
+        };
         match read_response_head(x, &mut up, limit, &env.settings.limits).await {
             Ok(()) => break up,
             Err(HeadFailure::Empty) if reused && replayable => fresh_only = true,
@@ -188,11 +199,11 @@ pub async fn forward(x: &mut Exchange<'_>, env: &Env<'_>) -> Outcome {
         && x.rhead.body != BodyKind::CloseDelimited
         && !dechunk;
     x.scratch.clear();
-    if dechunk {
-        crate::http1::write_response_head_dechunked(x.ubuf, x.rhead, x.scratch);
-    } else {
-        write_response_head(x.ubuf, x.rhead, keep_client, x.scratch);
-    }
+    let options = ResponseOptions {
+        keep_alive: keep_client,
+        client_minor: head.version_minor,
+    };
+    write_response_head_with(x.ubuf, x.rhead, options, x.scratch);
     let rhl = x.rhead.head_len.min(x.ubuf.len());
     let first = &x.ubuf[rhl..];
     let mut extra = false;
@@ -306,7 +317,9 @@ async fn relay_request_body(
             ReqBody::Done => return Ok(()),
             ReqBody::Length(left) => {
                 let want = (*left).min(x.cbuf.capacity() as u64) as usize;
-                let n = with_timeout(limit, read_fresh(x.client, x.cbuf, want)).await.map_err(|_| BodyError::Client)?;
+                let n = with_timeout(limit, read_fresh(x.client, x.cbuf, want))
+                    .await
+                    .map_err(|_| BodyError::Client)?;
                 if n == 0 {
                     return Err(BodyError::Client);
                 }
@@ -319,12 +332,16 @@ async fn relay_request_body(
             }
             ReqBody::Chunked(dec) => {
                 let cap = x.cbuf.capacity();
-                let n = with_timeout(limit, read_fresh(x.client, x.cbuf, cap)).await.map_err(|_| BodyError::Client)?;
+                let n = with_timeout(limit, read_fresh(x.client, x.cbuf, cap))
+                    .await
+                    .map_err(|_| BodyError::Client)?;
                 if n == 0 {
                     return Err(BodyError::Client);
                 }
                 let p = dec.feed(&x.cbuf[..n]).map_err(|_| BodyError::BadChunk)?;
-                write_range(up, x.cbuf, 0, p.consumed).await.map_err(|_| BodyError::Upstream)?;
+                write_range(up, x.cbuf, 0, p.consumed)
+                    .await
+                    .map_err(|_| BodyError::Upstream)?;
                 if p.done {
                     x.cbuf.drain(..p.consumed);
                     *body = ReqBody::Done;
@@ -433,7 +450,9 @@ async fn relay_response_body(
                     x.scratch.clear();
                     let scratch = &mut *x.scratch;
                     let buf = &x.ubuf[..n];
-                    let p = dec.feed_payload(buf, |r| scratch.extend_from_slice(&buf[r])).map_err(|_| ())?;
+                    let p = dec
+                        .feed_payload(buf, |r| scratch.extend_from_slice(&buf[r]))
+                        .map_err(|_| ())?;
                     (Src::Scratch, x.scratch.len(), p)
                 } else {
                     let p = dec.feed(&x.ubuf[..n]).map_err(|_| ())?;
@@ -476,9 +495,16 @@ async fn upstream_failed(x: &mut Exchange<'_>, env: &Env<'_>, status: u16, reque
         WorkerCounters::inc(&env.counters.upstream_errors);
     }
     WorkerCounters::inc(&env.counters.requests);
-    let keep = request_complete && !x.head.conn.close && !env.draining && (x.head.version_minor == 1 || x.head.conn.keep_alive);
+    let keep = request_complete
+        && !x.head.conn.close
+        && !env.draining
+        && (x.head.version_minor == 1 || x.head.conn.keep_alive);
     x.scratch.clear();
-    let body = if status == 504 { "Gateway Timeout" } else { "Bad Gateway" };
+    let body = if status == 504 {
+        "Gateway Timeout"
+    } else {
+        "Bad Gateway"
+    };
     respond::write_text(x.scratch, status, body, keep);
     if write_all(x.client, x.scratch).await.is_err() {
         return Outcome::Close;

@@ -40,7 +40,9 @@ pub async fn read_append_cancelable(
         buf.reserve(MIN_READ);
     }
     let end = buf.capacity().min(max.max(len + 1));
-    let (res, slice) = io.cancelable_read(std::mem::take(buf).slice_mut(len..end), handle).await;
+    let (res, slice) = io
+        .cancelable_read(std::mem::take(buf).slice_mut(len..end), handle)
+        .await;
     *buf = slice.into_inner();
     res
 }
@@ -75,7 +77,10 @@ pub async fn write_range<W: AsyncWriteRent>(io: &mut W, buf: &mut Vec<u8>, start
 }
 
 /// Runs `fut` with an optional timeout; `None` runs it unbounded. A timeout becomes `ErrorKind::TimedOut`.
-pub async fn with_timeout<T>(limit: Option<Duration>, fut: impl std::future::Future<Output = io::Result<T>>) -> io::Result<T> {
+pub async fn with_timeout<T>(
+    limit: Option<Duration>,
+    fut: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
     match limit {
         None => fut.await,
         Some(d) => match monoio::time::timeout(d, fut).await {

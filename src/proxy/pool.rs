@@ -104,3 +104,73 @@ fn quiet(io: &TcpStream) -> bool {
     };
     n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    fn runtime() -> monoio::Runtime<monoio::time::TimeDriver<monoio::LegacyDriver>> {
+        monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
+            .enable_timer()
+            .build()
+            .expect("runtime")
+    }
+
+    #[test]
+    fn reuses_live_connections_and_drops_closed_ones() {
+        let server = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = server.local_addr().expect("addr");
+        runtime().block_on(async move {
+            let pool = Pool::new(4, Duration::from_secs(60));
+            let a = crate::proxy::dial::dial(addr, Duration::from_secs(1))
+                .await
+                .expect("dial a");
+            let (peer_a, _) = server.accept().expect("accept a");
+            pool.put(addr, a);
+            assert_eq!(pool.len(), 1);
+            assert!(pool.take(addr).is_some(), "a quiet connection is reused");
+            assert!(pool.is_empty());
+
+            let b = crate::proxy::dial::dial(addr, Duration::from_secs(1))
+                .await
+                .expect("dial b");
+            let (peer_b, _) = server.accept().expect("accept b");
+            pool.put(addr, b);
+            drop(peer_b);
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(pool.take(addr).is_none(), "a connection the upstream closed is dropped");
+
+            let c = crate::proxy::dial::dial(addr, Duration::from_secs(1))
+                .await
+                .expect("dial c");
+            let (mut peer_c, _) = server.accept().expect("accept c");
+            pool.put(addr, c);
+            peer_c.write_all(b"stray").expect("write");
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(
+                pool.take(addr).is_none(),
+                "a connection with unexpected bytes is dropped"
+            );
+            drop(peer_a);
+        });
+    }
+
+    #[test]
+    fn expired_connections_are_swept() {
+        let server = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = server.local_addr().expect("addr");
+        runtime().block_on(async move {
+            let pool = Pool::new(4, Duration::from_millis(30));
+            let a = crate::proxy::dial::dial(addr, Duration::from_secs(1))
+                .await
+                .expect("dial");
+            let _peer = server.accept().expect("accept");
+            pool.put(addr, a);
+            std::thread::sleep(Duration::from_millis(60));
+            pool.sweep();
+            assert!(pool.is_empty());
+        });
+    }
+}

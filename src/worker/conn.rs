@@ -196,10 +196,8 @@ async fn not_found(
         BodyKind::Length(n) if n <= after_head as u64 => Some(n as usize),
         _ => None,
     };
-    let keep = skip.is_some()
-        && !head.conn.close
-        && !ctx.draining()
-        && (head.version_minor == 1 || head.conn.keep_alive);
+    let keep =
+        skip.is_some() && !head.conn.close && !ctx.draining() && (head.version_minor == 1 || head.conn.keep_alive);
     scratch.clear();
     respond::write_text(scratch, 404, respond::NOT_FOUND_BODY, keep);
     if write_all(client, scratch).await.is_err() {

@@ -81,3 +81,32 @@ impl Inbox {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn send_queues_and_wakes() {
+        let (tx, rx) = mailbox().expect("mailbox");
+        assert!(tx.send(WorkerMsg::Drain));
+        let (mut wake, inbox) = rx.into_parts();
+        let mut byte = [0u8; 1];
+        wake.read_exact(&mut byte).expect("wake byte");
+        assert!(matches!(inbox.try_next(), Ok(WorkerMsg::Drain)));
+        assert!(matches!(inbox.try_next(), Err(false)));
+        drop(tx);
+        assert!(matches!(inbox.try_next(), Err(true)));
+    }
+
+    #[test]
+    fn a_full_wake_socket_does_not_block_the_sender() {
+        let (tx, rx) = mailbox().expect("mailbox");
+        for _ in 0..200_000 {
+            assert!(tx.send(WorkerMsg::Drain));
+        }
+        let (_wake, inbox) = rx.into_parts();
+        assert!(inbox.try_next().is_ok());
+    }
+}

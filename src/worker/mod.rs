@@ -14,6 +14,7 @@ pub mod mailbox;
 
 use std::cell::{Cell, RefCell};
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -93,6 +94,7 @@ pub struct WorkerCtx {
     canceller: RefCell<Canceller>,
     idle_handle: CancelHandle,
     active: Cell<usize>,
+    listening: RefCell<Vec<RawFd>>,
     rr: Cell<usize>,
 }
 
@@ -233,14 +235,20 @@ async fn run(spec: WorkerSpec) {
         canceller: RefCell::new(canceller),
         idle_handle,
         active: Cell::new(0),
+        listening: RefCell::new(Vec::new()),
         rr: Cell::new(0),
     });
     for (ep, std_listener) in spec.listeners {
         match TcpListener::from_std(std_listener) {
             Ok(l) => {
+                ctx.listening.borrow_mut().push(l.as_raw_fd());
                 monoio::spawn(accept_loop(l, ep, ctx.clone()));
             }
-            Err(e) => log::error!("worker {}: entrypoint `{}`: cannot register listener: {e}", ctx.id, ep.name),
+            Err(e) => log::error!(
+                "worker {}: entrypoint `{}`: cannot register listener: {e}",
+                ctx.id,
+                ep.name
+            ),
         }
     }
     monoio::spawn(sweep_pool(ctx.clone()));
@@ -280,10 +288,23 @@ async fn watch(wake: std::os::unix::net::UnixStream, inbox: Inbox, ctx: &Rc<Work
 
 /// Stops accepting, closes idle connections, and waits for in-flight ones up to the grace period.
 async fn drain(ctx: &Rc<WorkerCtx>) {
+    log::debug!("worker {}: draining, {} connection(s) open", ctx.id, ctx.active.get());
     ctx.draining.set(true);
+    // Stop listening at once: the kernel refuses new connections from here on. The accept loops still own these
+    // fds (they only exit after seeing `draining`, which needs this task to yield), so every fd is still open.
+    for fd in ctx.listening.borrow_mut().drain(..) {
+        // SAFETY: `fd` is a listening socket owned by an accept loop that has not run since `draining` was set,
+        // so it has not been closed or reused; shutdown does not close it.
+        unsafe {
+            libc::shutdown(fd, libc::SHUT_RDWR);
+        }
+    }
     let canceller = std::mem::take(&mut *ctx.canceller.borrow_mut());
     let _ = canceller.cancel();
     let deadline = std::time::Instant::now() + ctx.settings.grace;
+    // Let the accept loops and idle connections observe the cancellation and drop their sockets while the runtime
+    // still runs (a task left behind when the runtime ends is never dropped, and its fds would stay open).
+    monoio::time::sleep(Duration::from_millis(5)).await;
     while ctx.active.get() > 0 && std::time::Instant::now() < deadline {
         monoio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -302,6 +323,7 @@ async fn accept_loop(listener: TcpListener, ep: Arc<EntrySettings>, ctx: Rc<Work
     loop {
         let accepted = listener.cancelable_accept(ctx.idle_handle()).await;
         if ctx.draining() {
+            log::debug!("worker {}: entrypoint `{}`: stopped accepting", ctx.id, ep.name);
             break;
         }
         match accepted {

@@ -123,12 +123,7 @@ impl Conn {
         let status = parts
             .next()
             .and_then(|s| s.parse::<u16>().ok())
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("bad status line {status_line:?}"),
-                )
-            })?;
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("bad status line {status_line:?}")))?;
         if !version.starts_with("HTTP/1.") {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -157,16 +152,10 @@ impl Conn {
     }
 
     /// Reads one response, handing the body to `sink` (the returned `body` is empty).
-    pub fn read_response_streaming(
-        &mut self,
-        method: &str,
-        sink: &mut dyn FnMut(&[u8]),
-    ) -> io::Result<Response> {
+    pub fn read_response_streaming(&mut self, method: &str, sink: &mut dyn FnMut(&[u8])) -> io::Result<Response> {
         let mut r = self.read_head()?;
-        let no_body = method.eq_ignore_ascii_case("HEAD")
-            || (100..200).contains(&r.status)
-            || r.status == 204
-            || r.status == 304;
+        let no_body =
+            method.eq_ignore_ascii_case("HEAD") || (100..200).contains(&r.status) || r.status == 204 || r.status == 304;
         let te = r.header_all("transfer-encoding");
         r.framing = if no_body {
             Framing::NoBody
@@ -183,9 +172,10 @@ impl Conn {
                 Framing::Close
             }
         } else if let Some(cl) = r.header("content-length") {
-            let n = cl.trim().parse::<u64>().map_err(|_| {
-                io::Error::new(io::ErrorKind::InvalidData, format!("bad Content-Length {cl:?}"))
-            })?;
+            let n = cl
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("bad Content-Length {cl:?}")))?;
             Framing::ContentLength(n)
         } else {
             Framing::Close
@@ -214,9 +204,7 @@ impl Conn {
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::ConnectionReset
-                        | io::ErrorKind::ConnectionAborted
-                        | io::ErrorKind::BrokenPipe
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe
                 ) =>
             {
                 Closed::Yes

@@ -30,11 +30,7 @@ impl FullListener {
             assert_eq!(r, 0, "listen: {}", std::io::Error::last_os_error());
             let mut bound: libc::sockaddr_in = mem::zeroed();
             let mut blen = len;
-            let r = libc::getsockname(
-                fd,
-                &mut bound as *mut _ as *mut libc::sockaddr,
-                &mut blen,
-            );
+            let r = libc::getsockname(fd, &mut bound as *mut _ as *mut libc::sockaddr, &mut blen);
             assert_eq!(r, 0, "getsockname: {}", std::io::Error::last_os_error());
             (fd, u16::from_be(bound.sin_port))
         };

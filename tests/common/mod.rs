@@ -31,10 +31,7 @@ impl TempDir {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!(
-            "ringress-it-{tag}-{}-{n}-{nanos}",
-            std::process::id()
-        ));
+        let path = std::env::temp_dir().join(format!("ringress-it-{tag}-{}-{n}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&path).expect("create temp dir");
         TempDir { path }
     }

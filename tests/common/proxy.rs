@@ -157,11 +157,7 @@ impl Proxy {
         panic!("{last_err}");
     }
 
-    fn try_start(
-        config_yaml: &str,
-        routes_yaml: &str,
-        flag: &str,
-    ) -> Result<Proxy, (String, bool)> {
+    fn try_start(config_yaml: &str, routes_yaml: &str, flag: &str) -> Result<Proxy, (String, bool)> {
         let dir = TempDir::new("proxy");
         let web_port = free_port();
         let mut admin_port = free_port();
@@ -189,10 +185,7 @@ impl Proxy {
         let mut p = Proxy {
             web_port,
             admin_port,
-            child: ChildGuard {
-                child,
-                status: None,
-            },
+            child: ChildGuard { child, status: None },
             config_path,
             stderr_path,
             dir,
@@ -230,8 +223,7 @@ impl Proxy {
             return false;
         };
         c.set_read_timeout(Duration::from_secs(1));
-        if c
-            .try_send(b"GET /ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        if c.try_send(b"GET /ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             .is_err()
         {
             return false;
@@ -266,8 +258,7 @@ impl Proxy {
     }
 
     fn status_field(&self, key: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("read /proc/<pid>/status");
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("read /proc/<pid>/status");
         status
             .lines()
             .find_map(|l| l.strip_prefix(key))
@@ -352,10 +343,7 @@ pub fn run_cli(dir: &Path, args: &[&str]) -> CliOutput {
         .stderr(File::create(&err).expect("stderr file"))
         .spawn()
         .expect("spawn ringress");
-    let mut g = ChildGuard {
-        child,
-        status: None,
-    };
+    let mut g = ChildGuard { child, status: None };
     let status = g.wait_timeout(Duration::from_secs(10));
     let stdout = std::fs::read_to_string(&out).unwrap_or_default();
     let stderr = std::fs::read_to_string(&err).unwrap_or_default();
@@ -363,9 +351,5 @@ pub fn run_cli(dir: &Path, args: &[&str]) -> CliOutput {
         drop(g);
         panic!("ringress {args:?} still running after 10 s; stdout:\n{stdout}\nstderr:\n{stderr}");
     };
-    CliOutput {
-        status,
-        stdout,
-        stderr,
-    }
+    CliOutput { status, stdout, stderr }
 }

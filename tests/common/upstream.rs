@@ -116,10 +116,7 @@ impl Drop for Upstream {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect_timeout(
-            &SocketAddr::from(([127, 0, 0, 1], self.port)),
-            Duration::from_secs(1),
-        );
+        let _ = TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], self.port)), Duration::from_secs(1));
         if let Some(t) = self.accept_thread.take() {
             let _ = t.join();
         }
@@ -128,12 +125,8 @@ impl Drop for Upstream {
 
 fn serve_connection(stream: TcpStream, stats: Arc<Stats>, stop: Arc<AtomicBool>, h: Handler) {
     let _ = stream.set_nodelay(true);
-    if stream
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .is_err()
-        || stream
-            .set_write_timeout(Some(Duration::from_secs(30)))
-            .is_err()
+    if stream.set_read_timeout(Some(Duration::from_millis(200))).is_err()
+        || stream.set_write_timeout(Some(Duration::from_secs(30))).is_err()
     {
         return;
     }
@@ -144,11 +137,7 @@ fn serve_connection(stream: TcpStream, stats: Arc<Stats>, stop: Arc<AtomicBool>,
             Ok(None) | Err(_) => return,
         };
         stats.requests.fetch_add(1, Ordering::SeqCst);
-        stats
-            .recorded
-            .lock()
-            .expect("recorded lock")
-            .push(req.clone());
+        stats.recorded.lock().expect("recorded lock").push(req.clone());
         let close = req.has_token("connection", "close")
             || (req.version == "HTTP/1.0" && !req.has_token("connection", "keep-alive"));
         match h(&req, &mut conn) {
@@ -174,10 +163,7 @@ pub fn read_request(conn: &mut Wire) -> io::Result<Option<Request>> {
     }
     let mut headers = Vec::new();
     for l in &lines[1..] {
-        headers.push(
-            wire::parse_field(l)
-                .ok_or_else(|| bad(format!("bad field {:?}", String::from_utf8_lossy(l))))?,
-        );
+        headers.push(wire::parse_field(l).ok_or_else(|| bad(format!("bad field {:?}", String::from_utf8_lossy(l))))?);
     }
     let mut req = Request {
         method: parts[0].to_string(),
@@ -209,9 +195,7 @@ pub fn read_request(conn: &mut Wire) -> io::Result<Option<Request>> {
         req.chunked = true;
         req.trailers = conn.read_chunked_sink(&mut sink)?;
     } else if let Some(cl) = req.header("content-length") {
-        let n: u64 = cl
-            .parse()
-            .map_err(|_| bad(format!("bad content-length {cl:?}")))?;
+        let n: u64 = cl.parse().map_err(|_| bad(format!("bad content-length {cl:?}")))?;
         conn.read_exact_sink(n, &mut sink)?;
     }
     req.body_len = len;
@@ -222,10 +206,7 @@ pub fn read_request(conn: &mut Wire) -> io::Result<Option<Request>> {
 
 /// The echo body: one `key=value` line per fact.
 pub fn describe(req: &Request) -> String {
-    let mut s = format!(
-        "method={}\npath={}\nversion={}\n",
-        req.method, req.target, req.version
-    );
+    let mut s = format!("method={}\npath={}\nversion={}\n", req.method, req.target, req.version);
     for (k, v) in &req.headers {
         s.push_str(&format!("header.{}={v}\n", k.to_ascii_lowercase()));
     }
@@ -239,11 +220,7 @@ pub fn describe(req: &Request) -> String {
 }
 
 fn write_simple(conn: &mut Wire, status: &str, extra: &str, body: &[u8]) -> io::Result<()> {
-    let mut out = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra}\r\n",
-        body.len()
-    )
-    .into_bytes();
+    let mut out = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra}\r\n", body.len()).into_bytes();
     out.extend_from_slice(body);
     conn.write_all(&out)
 }
@@ -262,10 +239,8 @@ pub fn echo() -> Handler {
 pub fn fixed(n: u64) -> Handler {
     Arc::new(move |req, conn| {
         conn.write_all(
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nContent-Type: application/octet-stream\r\n\r\n")
+                .as_bytes(),
         )?;
         if req.method != "HEAD" {
             let mut off = 0u64;
@@ -282,9 +257,7 @@ pub fn fixed(n: u64) -> Handler {
 /// 200 with `Transfer-Encoding: chunked`, one chunk per element, then the trailer fields.
 pub fn chunked(chunks: Vec<Vec<u8>>, trailers: Vec<(String, String)>) -> Handler {
     Arc::new(move |_req, conn| {
-        let mut out =
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
-                .to_vec();
+        let mut out = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
         for c in &chunks {
             out.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
             out.extend_from_slice(c);
@@ -345,9 +318,10 @@ pub fn hang() -> Handler {
 }
 
 /// Writes these exact bytes and closes.
-pub fn raw(bytes: &'static [u8]) -> Handler {
+pub fn raw(bytes: impl Into<Vec<u8>>) -> Handler {
+    let bytes: Vec<u8> = bytes.into();
     Arc::new(move |_req, conn| {
-        conn.write_all(bytes)?;
+        conn.write_all(&bytes)?;
         Ok(false)
     })
 }

@@ -45,12 +45,7 @@ impl Wire {
 
     /// Server side: the socket must have a short read timeout; reads retry until data
     /// arrives, `stop` is set, or `idle_limit` passes without data.
-    pub fn server(
-        stream: TcpStream,
-        counter: Arc<AtomicU64>,
-        stop: Arc<AtomicBool>,
-        idle_limit: Duration,
-    ) -> Wire {
+    pub fn server(stream: TcpStream, counter: Arc<AtomicU64>, stop: Arc<AtomicBool>, idle_limit: Duration) -> Wire {
         let mut w = Wire::new(stream);
         w.counter = Some(counter);
         w.stop = Some(stop);
@@ -93,10 +88,7 @@ impl Wire {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e)
                     if self.stop.is_some()
-                        && matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                        ) =>
+                        && matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
                 {
                     if self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
                         return Err(io::Error::new(io::ErrorKind::TimedOut, "stopped"));
@@ -202,10 +194,7 @@ impl Wire {
     }
 
     /// A chunked body (strict: hex sizes only, CRLF after data). Returns the trailer fields.
-    pub fn read_chunked_sink(
-        &mut self,
-        sink: &mut dyn FnMut(&[u8]),
-    ) -> io::Result<Vec<(String, String)>> {
+    pub fn read_chunked_sink(&mut self, sink: &mut dyn FnMut(&[u8])) -> io::Result<Vec<(String, String)>> {
         loop {
             let line = self
                 .read_line()?
@@ -220,14 +209,14 @@ impl Wire {
             if size_str.is_empty() || !size_str.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(other(format!("invalid chunk size {size_str:?}")));
             }
-            let size = u64::from_str_radix(size_str, 16)
-                .map_err(|_| other(format!("chunk size overflow {size_str:?}")))?;
+            let size =
+                u64::from_str_radix(size_str, 16).map_err(|_| other(format!("chunk size overflow {size_str:?}")))?;
             if size == 0 {
                 let mut trailers = Vec::new();
                 loop {
-                    let t = self.read_line()?.ok_or_else(|| {
-                        io::Error::new(io::ErrorKind::UnexpectedEof, "EOF in trailers")
-                    })?;
+                    let t = self
+                        .read_line()?
+                        .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "EOF in trailers"))?;
                     if t.is_empty() {
                         return Ok(trailers);
                     }
