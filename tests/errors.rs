@@ -4,12 +4,13 @@
 mod common;
 
 use common::client::{get, get_request, is_closed_error, Conn};
-use common::full_listener::FullListener;
+use common::full_listener::{FullListener, RefusingPort};
+use common::pattern_bytes;
 use common::proxy::{config, routes, Opts, Proxy};
-use common::upstream::{echo, hang, raw, Upstream};
-use common::{free_port, pattern_bytes};
+use common::upstream::{echo, fixed, hang, raw, Handler, Upstream};
+use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,18 @@ fn not_found_bad_gateway_and_gateway_timeout() {
     let silent = Upstream::start(hang());
     let garbage = Upstream::start(raw(b"HTTP/9.9 banana\r\n\r\n"));
     let ok = Upstream::start(echo());
-    let dead_port = free_port();
+    // Head at once, then the body over ~2.4 s: longer than responseHeaderTimeout, which must
+    // not apply to the body.
+    let slow_body: Handler = Arc::new(|_req, conn| {
+        conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n")?;
+        for piece in [b"ab", b"cd", b"ef", b"gh"] {
+            thread::sleep(Duration::from_millis(600));
+            conn.stream.write_all(piece)?;
+        }
+        Ok(true)
+    });
+    let slow_body = Upstream::start(slow_body);
+    let dead = RefusingPort::new();
     let proxy = Proxy::start(
         &config(&Opts {
             workers: 1,
@@ -27,10 +39,11 @@ fn not_found_bad_gateway_and_gateway_timeout() {
             ..Opts::default()
         }),
         &routes(&[
-            ("dead.test", dead_port),
+            ("dead.test", dead.port),
             ("silent.test", silent.port),
             ("garbage.test", garbage.port),
             ("ok.test", ok.port),
+            ("slowbody.test", slow_body.port),
         ]),
     );
 
@@ -61,6 +74,10 @@ fn not_found_bad_gateway_and_gateway_timeout() {
     );
     assert_eq!(silent.accepted(), 1);
     assert_eq!(silent.completed_requests(), 1);
+
+    let r = get(proxy.web_port, "slowbody.test", "/");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"abcdefgh", "responseHeaderTimeout cut a slow body");
 }
 
 #[test]
@@ -101,6 +118,38 @@ fn broken_upstream_responses_are_never_completed() {
         r.status, 502,
         "upstream response with both Content-Length and Transfer-Encoding"
     );
+}
+
+#[test]
+fn aborted_download_does_not_poison_the_upstream_pool() {
+    let big = fixed(64 << 20);
+    let e = echo();
+    let handler: Handler = Arc::new(move |req, conn| {
+        if req.target == "/big" {
+            big(req, conn)
+        } else {
+            e(req, conn)
+        }
+    });
+    let up = Upstream::start(handler);
+    let proxy = Proxy::start(&config(&Opts::default()), &routes(&[("x.test", up.port)]));
+    for round in 0..3 {
+        let mut a = proxy.connect();
+        a.send(&get_request("x.test", "/big"));
+        let head = a.read_head().unwrap();
+        assert_eq!(head.status, 200);
+        let _ = a.wire.read_exact_vec(100_000).unwrap();
+        drop(a); // abort mid-body
+        let r = get(proxy.web_port, "x.test", &format!("/small{round}"));
+        assert_eq!(r.status, 200);
+        assert!(
+            r.body_str().starts_with(&format!("method=GET\npath=/small{round}\n")),
+            "round {round}: response mixed with the aborted body: {:?}",
+            &r.body[..r.body.len().min(80)]
+        );
+        let last = up.requests().pop().unwrap();
+        assert_eq!(last.target, format!("/small{round}"));
+    }
 }
 
 #[test]
@@ -175,6 +224,12 @@ fn fd_count_stays_flat_after_thousands_of_dial_timeouts() {
     );
     assert_eq!(gateway_timeouts.load(Ordering::SeqCst), TOTAL);
     eprintln!("{TOTAL} dial timeouts in {took:?}");
+    // 5000 dials of 100 ms over 64 clients cannot finish in much under 7.8 s; faster means the
+    // proxy answered without dialling and this test no longer exercises timed-out connects.
+    assert!(
+        took >= Duration::from_secs(5),
+        "{TOTAL} requests in {took:?}: the proxy did not wait for its dials to time out"
+    );
 
     // Client connections are closed now; give the proxy a moment to notice.
     let slack = 16;

@@ -6,7 +6,7 @@ mod common;
 
 use common::client::{get, get_request, Framing};
 use common::proxy::{config, routes, Opts, Proxy};
-use common::upstream::{chunked, echo, ws_echo, Upstream};
+use common::upstream::{chunked, echo, raw, ws_echo, Upstream};
 use common::{fnv, pattern_bytes, ws};
 
 #[test]
@@ -124,6 +124,44 @@ fn pipelined_requests_are_answered_in_order() {
         );
     }
     assert_eq!(up.completed_requests(), 3);
+}
+
+#[test]
+fn pipelined_request_with_a_body_keeps_the_order() {
+    let up = Upstream::start(echo());
+    let proxy = Proxy::start(&config(&Opts::default()), &routes(&[("x.test", up.port)]));
+    let mut c = proxy.connect();
+    let mut all = b"POST /p HTTP/1.1\r\nHost: x.test\r\nContent-Length: 11\r\n\r\nhello world".to_vec();
+    all.extend_from_slice(
+        b"POST /q HTTP/1.1\r\nHost: x.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    );
+    all.extend_from_slice(&get_request("x.test", "/r"));
+    c.send(&all);
+    for (p, len) in [("/p", 11), ("/q", 3), ("/r", 0)] {
+        let r = c.read_response("GET").unwrap();
+        assert_eq!(r.status, 200);
+        let body = r.body_str();
+        assert!(body.contains(&format!("path={p}\n")), "expected {p}:\n{body}");
+        assert!(body.contains(&format!("body-len={len}\n")), "{p}:\n{body}");
+    }
+}
+
+#[test]
+fn upstream_closing_a_pooled_connection_is_not_a_client_error() {
+    // Every upstream connection serves one keep-alive response, then the upstream closes it.
+    let up = Upstream::start(raw(&b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"[..]));
+    let proxy = Proxy::start(&config(&Opts::default()), &routes(&[("x.test", up.port)]));
+    for (i, pause) in [0u64, 0, 200, 0, 200].into_iter().enumerate() {
+        std::thread::sleep(std::time::Duration::from_millis(pause));
+        let r = get(proxy.web_port, "x.test", "/");
+        assert_eq!(
+            r.status, 200,
+            "request {i}: a closed pooled connection surfaced as {}",
+            r.status
+        );
+        assert_eq!(r.body, b"ok");
+    }
+    assert_eq!(up.accepted(), 5);
 }
 
 #[test]

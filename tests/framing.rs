@@ -298,3 +298,23 @@ fn expect_100_continue_is_answered_by_the_proxy() {
     let r = c.read_response("GET").unwrap();
     assert!(r.body_str().contains("path=/next\n"), "{}", r.body_str());
 }
+
+#[test]
+fn large_but_valid_heads_pass() {
+    let up = Upstream::start(echo());
+    let proxy = Proxy::start(&config(&Opts::default()), &routes(&[("x.test", up.port)]));
+    // ~56 KiB of fields (under the 64 KiB head limit, under 128 fields) and a 15 KiB target.
+    let mut head = format!("GET /{} HTTP/1.1\r\nHost: x.test\r\n", "t".repeat(15 * 1024));
+    for i in 0..40 {
+        head.push_str(&format!("X-Pad-{i:02}: {}\r\n", "b".repeat(1000)));
+    }
+    head.push_str("\r\n");
+    let mut c = proxy.connect();
+    c.send(head.as_bytes());
+    let r = c.read_response("GET").unwrap();
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    let reqs = up.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].target.len(), 15 * 1024 + 1);
+    assert_eq!(reqs[0].header_all("x-pad-39").len(), 1);
+}
