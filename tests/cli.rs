@@ -110,3 +110,23 @@ fn run_accepts_the_long_config_flag() {
     let status = proxy.terminate();
     assert_eq!(status.code(), Some(0), "stderr:\n{}", proxy.stderr());
 }
+
+#[test]
+fn refuses_to_start_when_another_process_listens_on_an_entrypoint() {
+    // Something else already listens (it could even share the port through SO_REUSEPORT): refuse, naming it.
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = squatter.local_addr().unwrap().port();
+    let dir = TempDir::new("cli-port-taken");
+    dir.write("routes.yml", "");
+    dir.write(
+        "ringress.yml",
+        &format!("entryPoints:\n  web:\n    address: \"127.0.0.1:{port}\"\nringress:\n  workers: 1\n  routes: routes.yml\n  admin: {{ enabled: false }}\n"),
+    );
+    let out = run_cli(dir.path(), &["run", "-c", "ringress.yml"]);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{}", out.stderr);
+    assert!(
+        out.stderr.contains("already listens") && out.stderr.contains(&port.to_string()),
+        "stderr must say the address is taken:\n{}",
+        out.stderr
+    );
+}
