@@ -41,6 +41,7 @@ fn bench_heads(c: &mut Criterion) {
         client_ip: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9)),
         proto: "https",
         port: 443,
+        host_override: None,
     };
     let mut group = c.benchmark_group("http1_head");
 

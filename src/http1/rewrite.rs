@@ -24,6 +24,9 @@ pub struct Forwarding<'a> {
     pub proto: &'a str,
     /// The entrypoint's local port, used for X-Forwarded-Port when Host has no port.
     pub port: u16,
+    /// Sent as `Host` instead of the client's (a service with `passHostHeader: false` sends its server's
+    /// `host:port`). `X-Forwarded-Host` still carries the client's value.
+    pub host_override: Option<&'a [u8]>,
 }
 
 /// Appends the upstream request head for `head` (parsed from `src`) to `out`.
@@ -56,7 +59,7 @@ pub fn write_request_head(src: &[u8], head: &RequestHead, fwd: &Forwarding<'_>, 
     out.extend_from_slice(b" HTTP/1.1\r\n");
 
     let host = head.host.map(|h| h.get(src)).unwrap_or(&[]);
-    push_field(out, b"Host", host);
+    push_field(out, b"Host", fwd.host_override.unwrap_or(host));
 
     let mut framing_written = false;
     let strip_named = has_custom_connection_options(src, &head.headers);

@@ -90,6 +90,7 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings
                     client_ip: peer.ip().to_canonical(),
                     proto: "http",
                     port: ep.port,
+                    host_override: None,
                 },
                 scratch: &mut scratch,
                 ubuf: &mut ubuf,

@@ -98,6 +98,7 @@ fn mangled_requests_are_split_invariant() {
         client_ip: [192, 0, 2, 1].into(),
         proto: "http",
         port: 80,
+        host_override: None,
     };
     let mut out = Vec::new();
     for round in 0..10000 {

@@ -22,6 +22,7 @@ fn https() -> Forwarding<'static> {
         client_ip: CLIENT,
         proto: "https",
         port: 443,
+        host_override: None,
     }
 }
 
@@ -68,6 +69,7 @@ fn request_absolute_form_becomes_origin_form() {
         client_ip: CLIENT,
         proto: "http",
         port: 80,
+        host_override: None,
     };
     let want = "GET /?q=1 HTTP/1.1\r\n\
 Host: Up.Example\r\n\
@@ -128,6 +130,7 @@ X-Real-Ip: 203.0.113.9\r\n\
             client_ip: CLIENT,
             proto: "http",
             port: 80,
+            host_override: None,
         },
     );
     assert!(plain.contains("X-Forwarded-Proto: ws\r\n"), "{plain}");
@@ -164,6 +167,7 @@ fn request_ipv6_client() {
         client_ip: IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)),
         proto: "https",
         port: 443,
+        host_override: None,
     };
     let out = rewrite(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &fwd);
     assert!(
@@ -174,6 +178,7 @@ fn request_ipv6_client() {
         client_ip: "::ffff:192.0.2.1".parse().expect("ip"),
         proto: "http",
         port: 80,
+        host_override: None,
     };
     let out = rewrite(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &mapped);
     assert!(out.contains("X-Forwarded-For: 192.0.2.1\r\n"), "{out}");
@@ -331,4 +336,21 @@ fn response_reason_is_passed_as_received() {
     assert_eq!(out, b"HTTP/1.1 404 Pas trouv\xe9\r\nContent-Length: 0\r\n\r\n");
     let src = b"HTTP/1.1 204\r\n\r\n";
     assert_eq!(response(src, Method::Get, KEEP), "HTTP/1.1 204 \r\n\r\n");
+}
+
+#[test]
+fn request_host_override_replaces_host_but_not_x_forwarded_host() {
+    let fwd = Forwarding {
+        client_ip: IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7)),
+        proto: "http",
+        port: 80,
+        host_override: Some(b"10.50.0.2:24207"),
+    };
+    let out = rewrite(b"GET /x HTTP/1.1\r\nHost: app.example\r\n\r\n", &fwd);
+    assert!(out.contains("Host: 10.50.0.2:24207\r\n"), "{out}");
+    assert!(out.contains("X-Forwarded-Host: app.example\r\n"), "{out}");
+    assert!(
+        !out.contains("Host: app.example\r\n\r\n") && out.matches("\r\nHost: ").count() == 1,
+        "{out}"
+    );
 }
