@@ -1,129 +1,190 @@
-//! Route table benchmarks: lookup on tables of 1, 1,000 and 100,000 routes (hit and miss), and
-//! building a 10,000-route table with a resolver that needs no DNS.
+//! Route table lookup benchmarks: tables of 1, 1,000 and 100,000 provider-style routers
+//! (``Host(`app-N.example.com`)``, every tenth also `&& PathPrefix(`/api`)`), hits and misses,
+//! plus a table of 10,000 route-file routers (`Host && SegmentPrefix`, several prefixes per
+//! host) and a provider table with 100 host-less fallback routers. Hosts in requests are
+//! already normalised (the worker does that once per request with `normalize_host`).
 
 use std::hint::black_box;
-use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ringress::route::{RouteSpec, RouteTable, Target};
+use ringress::route::{file_routers, RouteSpec, RouteTable, RouterDef, Service, Target};
+use ringress::rule::{parse, RequestView};
 
-/// Prefixes given to every tenth host; the others get one whole-host route.
-const PREFIXES: [&str; 3] = ["/api", "/api/v2", "/static"];
+struct Request {
+    host: Vec<u8>,
+    path: Vec<u8>,
+}
 
-/// A small deterministic generator (xorshift64), so runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+fn view(r: &Request) -> RequestView<'_> {
+    RequestView {
+        method: b"GET",
+        host: &r.host,
+        path: &r.path,
+        query: b"",
+        buf: b"",
+        headers: &[],
+        client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
     }
 }
 
-/// Exactly `count` specs over random-ish hosts; every tenth host carries three path prefixes.
-fn specs(count: usize) -> Vec<RouteSpec> {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut specs = Vec::with_capacity(count);
-    let mut n = 0;
-    while specs.len() < count {
-        let host = format!("app-{:012x}.route.example", rng.next() & 0xffff_ffff_ffff);
-        let port = 1024 + (n % 60_000) as u16;
-        let ids: Vec<String> = if n % 10 == 0 {
-            PREFIXES.iter().map(|p| format!("{host}{p}")).collect()
+fn service(i: usize) -> Service {
+    Service {
+        name: format!("s{i}@http"),
+        servers: Box::new([]),
+        pass_host_header: true,
+    }
+}
+
+/// `count` provider routers and one service each; plus `fallbacks` host-less routers.
+fn provider_table(count: usize, fallbacks: usize) -> RouteTable {
+    let mut routers = Vec::with_capacity(count + fallbacks);
+    for i in 0..count {
+        let text = if i % 10 == 0 {
+            format!("Host(`app-{i}.example.com`) && PathPrefix(`/api`)")
         } else {
-            vec![host]
+            format!("Host(`app-{i}.example.com`)")
         };
-        for id in ids.into_iter().take(count - specs.len()) {
-            let target = format!("10.50.0.2:{port}");
-            specs.push(RouteSpec::new(&id, &target, "bench").expect("valid generated spec"));
-        }
-        n += 1;
+        let rule = parse(&text).expect("generated rule");
+        routers.push(RouterDef {
+            name: format!("r{i}@http"),
+            priority: rule.priority(),
+            rule,
+            entry_points: u64::MAX,
+            tls: false,
+            service: i,
+        });
     }
-    specs
+    for i in 0..fallbacks {
+        let rule = parse(&format!("PathPrefix(`/fallback-{i}`) && Method(`POST`)")).expect("generated rule");
+        routers.push(RouterDef {
+            name: format!("f{i}@http"),
+            priority: rule.priority(),
+            rule,
+            entry_points: u64::MAX,
+            tls: false,
+            service: 0,
+        });
+    }
+    RouteTable::build(routers, (0..count.max(1)).map(service).collect())
 }
 
-fn loopback(target: &Target) -> io::Result<Vec<SocketAddr>> {
-    Ok(vec![SocketAddr::from((Ipv4Addr::LOCALHOST, target.port))])
-}
-
-/// Requests that hit: the route's host with mixed case, sometimes a port or trailing dot, and a
-/// path under the route's prefix.
-fn hits(specs: &[RouteSpec], rng: &mut Rng) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn requests(count: usize, hit: bool) -> Vec<Request> {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     (0..1024)
         .map(|_| {
-            let spec = &specs[(rng.next() % specs.len() as u64) as usize];
-            let mut host: Vec<u8> = spec.host.bytes().collect();
-            if rng.next() % 2 == 0 {
-                host.make_ascii_uppercase();
-            }
-            match rng.next() % 3 {
-                0 => host.extend_from_slice(b":443"),
-                1 => host.extend_from_slice(b".:8080"),
-                _ => {}
-            }
-            let path = format!("{}/users/42/profile", spec.prefix).into_bytes();
-            (host, path)
-        })
-        .collect()
-}
-
-/// Requests that miss: half an unknown host, half a known prefix-only host with another path.
-fn misses(specs: &[RouteSpec], rng: &mut Rng) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let prefixed: Vec<&RouteSpec> = specs.iter().filter(|s| !s.prefix.is_empty()).collect();
-    (0..1024)
-        .map(|i| {
-            if i % 2 == 0 || prefixed.is_empty() {
-                let host = format!("nope-{:x}.route.example:443", rng.next());
-                (host.into_bytes(), b"/api/users".to_vec())
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let i = (seed % count as u64) as usize;
+            if hit {
+                Request {
+                    host: format!("app-{i}.example.com").into_bytes(),
+                    path: b"/api/users/42".to_vec(),
+                }
+            } else if i % 2 == 0 {
+                Request {
+                    host: format!("nope-{i}.example.com").into_bytes(),
+                    path: b"/api/users/42".to_vec(),
+                }
             } else {
-                let spec = prefixed[(rng.next() % prefixed.len() as u64) as usize];
-                (spec.host.clone().into_bytes(), b"/apiary/x".to_vec())
+                // A known host whose router needs `/api`, or an unknown one.
+                Request {
+                    host: format!("app-{}.example.com", i / 10 * 10).into_bytes(),
+                    path: b"/apx".to_vec(),
+                }
             }
         })
         .collect()
 }
 
-fn lookup(c: &mut Criterion) {
-    let mut group = c.benchmark_group("route_lookup");
-    group.throughput(Throughput::Elements(1));
-    for size in [1usize, 1_000, 100_000] {
-        let specs = specs(size);
-        let (table, errors) = RouteTable::build(&specs, &mut loopback);
-        assert!(errors.is_empty() && table.len() == size);
-        let mut rng = Rng(size as u64 + 1);
-        for (name, requests) in [("hit", hits(&specs, &mut rng)), ("miss", misses(&specs, &mut rng))] {
-            let expect_hit = name == "hit";
-            for (host, path) in &requests {
-                assert_eq!(table.lookup(host, path).is_some(), expect_hit);
-            }
-            let mut i = 0;
-            group.bench_function(BenchmarkId::new(name, size), |b| {
-                b.iter(|| {
-                    let (host, path) = &requests[i % requests.len()];
-                    i += 1;
-                    black_box(table.lookup(black_box(host), black_box(path)))
-                })
-            });
-        }
+fn bench_requests(c: &mut Criterion, group: &str, id: BenchmarkId, table: &RouteTable, reqs: &[Request], hit: bool) {
+    for r in reqs {
+        assert_eq!(
+            table.lookup(&view(r), 0).is_some(),
+            hit,
+            "{}",
+            String::from_utf8_lossy(&r.host)
+        );
     }
-    group.finish();
-}
-
-fn build(c: &mut Criterion) {
-    let specs = specs(10_000);
-    let mut group = c.benchmark_group("route_build");
-    group.sample_size(20);
-    group.bench_function("10000", |b| {
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(1));
+    let mut i = 0;
+    g.bench_function(id, |b| {
         b.iter(|| {
-            let (table, errors) = RouteTable::build(black_box(&specs), &mut loopback);
-            black_box((table.len(), errors.len()))
+            let r = &reqs[i % reqs.len()];
+            i += 1;
+            black_box(table.lookup(black_box(&view(r)), 0).map(|(router, _)| router.priority))
         })
     });
-    group.finish();
+    g.finish();
 }
 
-criterion_group!(benches, lookup, build);
+fn provider(c: &mut Criterion) {
+    for size in [1usize, 1_000, 100_000] {
+        let table = provider_table(size, 0);
+        bench_requests(
+            c,
+            "route_lookup",
+            BenchmarkId::new("hit", size),
+            &table,
+            &requests(size, true),
+            true,
+        );
+        bench_requests(
+            c,
+            "route_lookup",
+            BenchmarkId::new("miss", size),
+            &table,
+            &requests(size, false),
+            false,
+        );
+    }
+    let table = provider_table(1_000, 100);
+    let reqs = requests(1_000, true);
+    bench_requests(
+        c,
+        "route_lookup",
+        BenchmarkId::new("hit_with_100_fallbacks", 1_100),
+        &table,
+        &reqs,
+        true,
+    );
+}
+
+fn files(c: &mut Criterion) {
+    let mut specs = Vec::new();
+    for i in 0..2_500 {
+        for prefix in ["", "/api", "/api/v2", "/static"] {
+            let id = format!("app-{i}.route.example{prefix}");
+            specs.push(RouteSpec::new(&id, "10.50.0.2:8080", "bench").expect("valid spec"));
+        }
+    }
+    let mut services = Vec::new();
+    let (routers, errors) = file_routers(
+        &specs,
+        &mut |t: &Target| Ok(vec![SocketAddr::from((Ipv4Addr::new(10, 50, 0, 2), t.port))]),
+        &mut services,
+    );
+    assert!(errors.is_empty());
+    let table = RouteTable::build(routers, services);
+    let reqs: Vec<Request> = (0..1024)
+        .map(|i| Request {
+            host: format!("app-{}.route.example", (i * 7919) % 2_500).into_bytes(),
+            path: ["/api/v2/users", "/static/app.js", "/", "/apiary"][i % 4]
+                .as_bytes()
+                .to_vec(),
+        })
+        .collect();
+    bench_requests(
+        c,
+        "route_lookup",
+        BenchmarkId::new("route_files_hit", specs.len()),
+        &table,
+        &reqs,
+        true,
+    );
+}
+
+criterion_group!(benches, provider, files);
 criterion_main!(benches);

@@ -5,20 +5,26 @@
 //! I/O; the control path (`control`, `config`, route-file loading) never touches a client socket.
 //!
 //! Module map:
+//! - [`cli`]: text output of the command-line tools.
 //! - [`config`]: the static configuration (Traefik's keys plus a `ringress:` section).
 //! - [`route`]: route files and the compiled route table.
+//! - [`rule`]: the Traefik v3 rule language: parsing, matching, priority.
 //! - [`http1`]: strict HTTP/1.1 head parsing, chunked framing and head rewriting.
+//! - [`provider`]: the HTTP provider: polling the control plane, decoding Traefik dynamic JSON.
 //! - [`proxy`]: forwarding one exchange to an upstream, the per-worker upstream pool.
 //! - [`worker`]: the per-core runtimes, listeners and connection lifecycle.
 //! - [`control`]: the control thread that loads routes and broadcasts snapshots.
 //! - [`observe`]: per-worker counters and their Prometheus rendering.
 
+pub mod cli;
 pub mod config;
 pub mod control;
 pub mod http1;
 pub mod logging;
 pub mod observe;
+pub mod provider;
 pub mod proxy;
 pub mod route;
+pub mod rule;
 pub mod snapshot;
 pub mod worker;

@@ -11,7 +11,11 @@ struct StderrLogger;
 
 impl log::Log for StderrLogger {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+        // HTTP client and TLS libraries log request heads (with the provider token) at debug/trace: never pass those.
+        let chatty = ["ureq", "rustls", "instant_acme"]
+            .iter()
+            .any(|t| metadata.target().starts_with(t));
+        metadata.level() <= log::max_level() && !(chatty && metadata.level() > log::Level::Info)
     }
 
     fn log(&self, record: &log::Record<'_>) {

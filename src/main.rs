@@ -8,10 +8,13 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
+use ringress::cli::router_table;
 use ringress::config::{self, Config};
-use ringress::control::Control;
+use ringress::control::status::StatusBoard;
+use ringress::control::{Control, Sources};
 use ringress::http1::Limits;
 use ringress::observe::Counters;
+use ringress::provider::{HttpSource, TokenSource};
 use ringress::proxy::forward::ProxySettings;
 use ringress::worker::{self, listener, mailbox, EntryKind, EntrySettings, Settings, WorkerSpec};
 
@@ -34,7 +37,13 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
     },
-    /// Route files.
+    /// Validate the configuration, poll the provider once, load route files, and print every router.
+    Check {
+        /// The static configuration file.
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+    /// Route files and the running route table.
     Routes {
         #[command(subcommand)]
         command: RoutesCommand,
@@ -49,6 +58,12 @@ enum RoutesCommand {
     Check {
         /// A route file or a directory of them.
         path: PathBuf,
+    },
+    /// Print the running proxy's routers (from its admin entrypoint's /api/rawdata).
+    List {
+        /// The admin entrypoint's address.
+        #[arg(long, default_value = "127.0.0.1:8082")]
+        admin: String,
     },
 }
 
@@ -65,6 +80,10 @@ fn main() -> ExitCode {
         Command::Routes {
             command: RoutesCommand::Check { path },
         } => routes_check(&path),
+        Command::Routes {
+            command: RoutesCommand::List { admin },
+        } => routes_list(&admin),
+        Command::Check { config } => check(&config),
         Command::Run { config } => run(&config),
     }
 }
@@ -82,12 +101,35 @@ fn routes_check(path: &Path) -> ExitCode {
     }
 }
 
-fn run(path: &Path) -> ExitCode {
+fn routes_list(admin: &str) -> ExitCode {
+    let url = format!("http://{admin}/api/rawdata");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let body = agent.get(&url).call().and_then(|mut r| r.body_mut().read_to_string());
+    match body
+        .map_err(|e| e.to_string())
+        .and_then(|b| router_table(&b).map_err(|e| e.to_string()))
+    {
+        Ok(table) => {
+            print!("{table}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {url}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Loads the config and logs its warnings; `Err` is the exit code.
+fn load_config(path: &Path) -> Result<Config, ExitCode> {
     let loaded = match config::load(path) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(EXIT_CONFIG);
+            return Err(ExitCode::from(EXIT_CONFIG));
         }
     };
     let cfg = loaded.config;
@@ -95,6 +137,91 @@ fn run(path: &Path) -> ExitCode {
     for w in &loaded.warnings {
         log::warn!("{}: {w}", path.display());
     }
+    Ok(cfg)
+}
+
+/// The route sources the config names; `Err` is a message for a config error.
+fn sources(cfg: &Config) -> Result<Sources, String> {
+    let token = if cfg.ringress.provider.is_set() {
+        Some(TokenSource::new(&cfg.ringress.provider).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    let http = match &cfg.providers.http {
+        Some(h) => {
+            Some(HttpSource::new(h, token.as_ref().and_then(|t| t.token().cloned())).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    Ok(Sources {
+        http,
+        token,
+        routes_path: cfg.ringress.routes.clone(),
+        entry_points: cfg.entry_points.iter().map(|e| e.name.clone()).collect(),
+    })
+}
+
+fn poll_interval(cfg: &Config) -> Duration {
+    cfg.providers
+        .http
+        .as_ref()
+        .map(|h| h.poll_interval)
+        .unwrap_or(Duration::from_secs(5))
+}
+
+fn check(path: &Path) -> ExitCode {
+    let cfg = match load_config(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let sources = match sources(&cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let status = StatusBoard::new();
+    let mut control = Control::new(sources, poll_interval(&cfg), Vec::new(), status.clone());
+    control.tick();
+    match control.current().map(|s| router_table(&s.rawdata)) {
+        Some(Ok(t)) => print!("{t}"),
+        _ => eprintln!("error: no route table could be built"),
+    }
+    let board = status.try_read().unwrap_or_default();
+    let mut ok = true;
+    if let Some(h) = &board.http {
+        match &h.last_error {
+            Some((_, e)) => {
+                eprintln!("error: provider http: {e}");
+                ok = false;
+            }
+            None => println!("provider http: {} answered; {} router(s)", h.endpoint, h.routers),
+        }
+    }
+    if let Some(f) = &board.files {
+        println!(
+            "route files {}: {} route(s), {} problem(s)",
+            f.path,
+            f.routers,
+            f.errors.len()
+        );
+        for e in &f.errors {
+            eprintln!("error: {e}");
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn run(path: &Path) -> ExitCode {
+    let cfg = match load_config(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     if cfg.entry_points.is_empty() {
         eprintln!(
             "error: {}: entryPoints: no entrypoint configured; nothing to serve",
@@ -102,7 +229,14 @@ fn run(path: &Path) -> ExitCode {
         );
         return ExitCode::from(EXIT_CONFIG);
     }
-    match start(&cfg) {
+    let sources = match sources(&cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    match start(&cfg, sources) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("{e}");
@@ -136,18 +270,19 @@ fn settings(cfg: &Config) -> Settings {
     }
 }
 
-fn start(cfg: &Config) -> Result<(), String> {
+fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
     let workers = cfg.ringress.workers.max(1);
     let settings = Arc::new(settings(cfg));
 
     // Entrypoints plus the admin entrypoint, each resolved and probed before anything binds.
     let mut entries: Vec<(Arc<EntrySettings>, std::net::SocketAddr)> = Vec::new();
-    for ep in &cfg.entry_points {
+    for (index, ep) in cfg.entry_points.iter().enumerate() {
         let addr = listener::resolve(&ep.address);
         entries.push((
             Arc::new(EntrySettings {
                 name: ep.name.clone(),
                 kind: EntryKind::Proxy,
+                index,
                 port: addr.port(),
                 read_timeout: ep.read_timeout,
                 idle_timeout: ep.idle_timeout,
@@ -160,6 +295,7 @@ fn start(cfg: &Config) -> Result<(), String> {
             Arc::new(EntrySettings {
                 name: "admin".into(),
                 kind: EntryKind::Admin,
+                index: usize::MAX,
                 port: addr.port(),
                 read_timeout: Duration::from_secs(10),
                 idle_timeout: Duration::from_secs(30),
@@ -189,13 +325,8 @@ fn start(cfg: &Config) -> Result<(), String> {
         senders.push(tx);
         receivers.push(rx);
     }
-    let interval = cfg
-        .providers
-        .http
-        .as_ref()
-        .map(|h| h.poll_interval)
-        .unwrap_or(Duration::from_secs(5));
-    let mut control = Control::new(cfg.ringress.routes.clone(), interval, senders);
+    let status = StatusBoard::new();
+    let mut control = Control::new(sources, poll_interval(cfg), senders, status.clone());
     control.tick();
 
     let signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
@@ -208,6 +339,7 @@ fn start(cfg: &Config) -> Result<(), String> {
             mailbox,
             settings: settings.clone(),
             counters: counters.clone(),
+            status: status.clone(),
         };
         handles.push(worker::spawn(spec).map_err(|e| format!("cannot start worker {id}: {e}"))?);
     }

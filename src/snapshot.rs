@@ -10,14 +10,19 @@ use crate::route::RouteTable;
 pub struct Snapshot {
     /// Increases by one for every snapshot the control thread publishes.
     pub generation: u64,
-    /// The route table compiled from route files.
+    /// The route table compiled from the provider and route files.
     pub routes: RouteTable,
+    /// The `/api/rawdata` document describing every router and service, rendered by the control thread.
+    pub rawdata: String,
 }
 
 impl Snapshot {
     /// The snapshot a worker starts with before the control thread's first publish: no routes.
     pub fn empty() -> Self {
-        let (routes, _) = RouteTable::build(&[], &mut |_| Ok(Vec::new()));
-        Snapshot { generation: 0, routes }
+        Snapshot {
+            generation: 0,
+            routes: RouteTable::default(),
+            rawdata: String::from(r#"{"routers":{},"services":{},"middlewares":{}}"#),
+        }
     }
 }

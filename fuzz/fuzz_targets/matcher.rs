@@ -1,22 +1,26 @@
-//! Differential fuzzing of `RouteTable::lookup` against a naive scan of all specs.
+//! Differential fuzzing of `RouteTable::lookup` against a naive scan of every router.
 //!
-//! Routes and requests are drawn from small alphabets of hosts and path segments so that hosts
-//! collide, prefixes nest and duplicates occur. For every request the table must return exactly
-//! the route a naive model picks: normalise the host, keep the specs of that host whose prefix
-//! segments lead the path's segments, take the longest. Lookups must not allocate, which a
-//! counting allocator checks. Route ids are also checked to normalise idempotently.
+//! Routers get rules drawn from small alphabets of hosts, paths, methods and headers (Host,
+//! wildcard Host, HostRegexp, PathPrefix, Method, Header, `!`, `&&`, `||`, plus route-file
+//! `Host && SegmentPrefix` rules), random priorities, names and entry-point masks, so hosts
+//! collide and priorities tie. For every request the table must return exactly the first router
+//! in (priority desc, name asc) order that serves the entrypoint and whose rule matches, and
+//! `Rule::hosts` must never exclude a host the rule matches. Lookups must not allocate, which a
+//! counting allocator checks (after one warm-up lookup when regexes are involved: the regex
+//! crate builds its caches lazily).
 
 #![no_main]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::HashSet;
-use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use ringress::route::{normalize_host, RouteSpec, RouteTable, Target};
+use ringress::http1::{Header, HeaderKind, Span};
+use ringress::route::{normalize_host, RouteTable, RouterDef, Service};
+use ringress::rule::{normalize_path, parse, segment_prefix_rule, RequestView, Rule};
 
 /// Counts allocations so the target can assert that `lookup` makes none.
 struct Counting;
@@ -45,199 +49,215 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Host names in their normalised form; requests and ids vary their case and add dots/ports.
-const HOSTS: [&str; 7] = ["a.com", "b.com", "ab.com", "a.com.b", "10.0.0.1", "[::1]", "x-1_y"];
-
-/// Path segments for route prefixes; some are invalid on purpose (empty, dot segments).
-const SEGMENTS: [&str; 10] = ["a", "b", "ab", "A", "%61", "a.b", "", ".", "..", "bb"];
-
-/// Pieces that requests' paths are made of.
-const PATH_PIECES: [&str; 12] = ["/", "a", "b", "ab", "A", "/a", "/b", "//", "%61", ".", "/bb", "?"];
+const HOSTS: [&str; 7] = ["a.com", "b.com", "x.a.com", "y.b.com", "10.0.0.1", "[::1]", "a.com.b"];
+const WILD: [&str; 3] = ["*.a.com", "*.b.com", "*"];
+const REGEXPS: [&str; 4] = ["^a", "b\\.com$", "^[a-z]+\\.a\\.com$", "1"];
+const PREFIXES: [&str; 6] = ["/", "/a", "/ab", "/a/b", "/b", "/%61"];
+const SEGMENT_PREFIXES: [&str; 5] = ["", "/a", "/ab", "/a/b", "/b"];
+const METHODS: [&str; 3] = ["GET", "POST", "get"];
+const HEADER_NAMES: [&str; 3] = ["X-A", "x-b", "Host"];
+const HEADER_VALUES: [&str; 3] = ["1", "2", ""];
+const NAMES: [&str; 4] = ["a", "b", "ab", "r"];
+const PATH_PIECES: [&str; 10] = ["/", "a", "b", "ab", "/a", "/b", "//", "%61", ".", "%zz"];
+const REQUEST_HOSTS: [&str; 10] = [
+    "a.com", "A.COM:80", "b.com.", "x.a.com", "z.a.com", "y.b.com", "10.0.0.1", "[::1]:1", "", "q.org",
+];
 
 #[derive(Arbitrary, Debug)]
-struct Input {
-    routes: Vec<RouteIn>,
-    requests: Vec<RequestIn>,
-    raw_ids: Vec<String>,
+enum RuleIn {
+    Host(u8),
+    Wild(u8),
+    HostRegexp(u8),
+    PathPrefix(u8),
+    Method(u8),
+    Header(u8, u8),
+    Not(Box<RuleIn>),
+    And(Box<RuleIn>, Box<RuleIn>),
+    Or(Box<RuleIn>, Box<RuleIn>),
 }
 
 #[derive(Arbitrary, Debug)]
-struct HostIn {
-    base: u8,
-    upper_mask: u16,
-    trailing_dot: bool,
+enum Source {
+    Provider(RuleIn),
+    File { host: u8, prefix: u8 },
 }
 
 #[derive(Arbitrary, Debug)]
-struct RouteIn {
-    host: HostIn,
-    segments: Vec<u8>,
-    trailing_slash: bool,
-    /// 0–1 name targets that do not resolve.
-    target: u8,
-}
-
-#[derive(Arbitrary, Debug)]
-enum RequestHostIn {
-    Known {
-        host: HostIn,
-        port: Option<u16>,
-        empty_port: bool,
-    },
-    Raw(Vec<u8>),
+struct RouterIn {
+    source: Source,
+    name: u8,
+    priority: Option<i8>,
+    entry_points: u8,
 }
 
 #[derive(Arbitrary, Debug)]
 struct RequestIn {
-    host: RequestHostIn,
+    host: u8,
     path: Vec<u8>,
+    method: u8,
+    headers: Vec<(u8, u8)>,
+    entry_point: u8,
+}
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    routers: Vec<RouterIn>,
+    requests: Vec<RequestIn>,
 }
 
 fn pick<'a>(list: &[&'a str], n: u8) -> &'a str {
     list[usize::from(n) % list.len()]
 }
 
-fn host_text(host: &HostIn) -> (&'static str, String) {
-    let base = pick(&HOSTS, host.base);
-    let mut text: String = base
-        .chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if (host.upper_mask >> (i % 16)) & 1 == 1 {
-                c.to_ascii_uppercase()
+/// Renders a rule; past `depth` 4 every node becomes a leaf so rules stay small.
+fn render(rule: &RuleIn, depth: usize, out: &mut String, regex: &mut bool) {
+    let leaf = depth > 4;
+    match rule {
+        RuleIn::Host(h) => write!(out, "Host(`{}`)", pick(&HOSTS, *h)),
+        RuleIn::Wild(h) => write!(out, "Host(`{}`)", pick(&WILD, *h)),
+        RuleIn::HostRegexp(r) => {
+            *regex = true;
+            write!(out, "HostRegexp(`{}`)", pick(&REGEXPS, *r))
+        }
+        RuleIn::PathPrefix(p) => write!(out, "PathPrefix(`{}`)", pick(&PREFIXES, *p)),
+        RuleIn::Method(m) => write!(out, "Method(`{}`)", pick(&METHODS, *m)),
+        RuleIn::Header(n, v) => {
+            let v = pick(&HEADER_VALUES, *v);
+            write!(
+                out,
+                "Header(`{}`, `{}`)",
+                pick(&HEADER_NAMES, *n),
+                if v.is_empty() { "0" } else { v }
+            )
+        }
+        RuleIn::Not(_) | RuleIn::And(..) | RuleIn::Or(..) if leaf => write!(out, "PathPrefix(`/`)"),
+        RuleIn::Not(inner) => {
+            out.push_str("!(");
+            render(inner, depth + 1, out, regex);
+            write!(out, ")")
+        }
+        RuleIn::And(a, b) | RuleIn::Or(a, b) => {
+            out.push('(');
+            render(a, depth + 1, out, regex);
+            out.push_str(if matches!(rule, RuleIn::And(..)) {
+                ") && ("
             } else {
-                c
-            }
-        })
-        .collect();
-    if host.trailing_dot {
-        text.push('.');
+                ") || ("
+            });
+            render(b, depth + 1, out, regex);
+            write!(out, ")")
+        }
     }
-    (base, text)
+    .expect("writing to a String");
 }
 
-fn target_for(n: u8) -> String {
-    match n % 6 {
-        0 | 1 => format!("down{n}.invalid:80"),
-        _ => format!("up{}:{}", n % 6, 1000 + u16::from(n % 6)),
+fn mask(bits: u8) -> u64 {
+    if bits & 0x80 != 0 {
+        u64::MAX
+    } else {
+        u64::from(bits & 0x0f)
     }
-}
-
-fn resolve(target: &Target) -> io::Result<Vec<SocketAddr>> {
-    if target.host.ends_with(".invalid") {
-        return Err(io::Error::new(io::ErrorKind::NotFound, "no such host"));
-    }
-    Ok(vec![SocketAddr::from((Ipv4Addr::LOCALHOST, target.port))])
-}
-
-/// Do the segments of `prefix` lead the segments of `path`? (Written differently from the
-/// table on purpose.)
-fn segments_lead(prefix: &str, path: &[u8]) -> bool {
-    if prefix.is_empty() {
-        return true;
-    }
-    let mut path_segments = path.split(|&b| b == b'/');
-    prefix
-        .as_bytes()
-        .split(|&b| b == b'/')
-        .all(|p| path_segments.next() == Some(p))
-}
-
-/// The naive model: every kept spec of the host that leads the path; the longest prefix wins.
-fn naive<'a>(kept: &'a [RouteSpec], host: &[u8], path: &[u8]) -> Option<&'a RouteSpec> {
-    let mut buf = [0u8; 256];
-    let host = normalize_host(host, &mut buf)?;
-    kept.iter()
-        .filter(|s| s.host.as_bytes() == host)
-        .filter(|s| segments_lead(&s.prefix, path))
-        .max_by_key(|s| s.prefix.len())
 }
 
 fuzz_target!(|input: Input| {
-    // Ids must normalise idempotently and never panic.
-    for raw in input.raw_ids.iter().take(8) {
-        if let Ok(spec) = RouteSpec::new(raw, "up:80", "raw") {
-            let again = RouteSpec::new(&spec.id, "up:80", "raw").expect("normalised id parses");
-            assert_eq!(again, spec, "normalising {raw:?} is not idempotent");
-        }
-    }
-
-    let mut specs = Vec::new();
-    for (i, route) in input.routes.iter().take(48).enumerate() {
-        let (_, host) = host_text(&route.host);
-        let mut id = host;
-        for &s in route.segments.iter().take(4) {
-            id.push('/');
-            id.push_str(pick(&SEGMENTS, s));
-        }
-        if route.trailing_slash {
-            id.push('/');
-        }
-        if let Ok(spec) = RouteSpec::new(&id, &target_for(route.target), format!("r#{i}")) {
-            specs.push(spec);
-        }
-    }
-    let (table, _) = RouteTable::build(&specs, &mut resolve);
-
-    // Model of build: the first spec of each (host, prefix) claims it; unresolvable ones drop.
-    let mut claimed = HashSet::new();
-    let kept: Vec<RouteSpec> = specs
-        .iter()
-        .filter(|s| claimed.insert((s.host.clone(), s.prefix.clone())))
-        .filter(|s| resolve(&s.target).is_ok())
-        .cloned()
-        .collect();
-    assert_eq!(table.len(), kept.len());
-
-    for request in input.requests.iter().take(32) {
-        let (host, expected_host) = match &request.host {
-            RequestHostIn::Known { host, port, empty_port } => {
-                let (base, mut text) = host_text(host);
-                match (port, empty_port) {
-                    (Some(port), _) => text.push_str(&format!(":{port}")),
-                    (None, true) => text.push(':'),
-                    (None, false) => {}
-                }
-                (text.into_bytes(), Some(base))
+    let mut has_regex = false;
+    let mut routers = Vec::new();
+    for (i, r) in input.routers.iter().take(40).enumerate() {
+        let rule: Rule = match &r.source {
+            Source::Provider(rule) => {
+                let mut text = String::new();
+                render(rule, 0, &mut text, &mut has_regex);
+                parse(&text).unwrap_or_else(|e| panic!("generated rule {text:?} refused: {e}"))
             }
-            RequestHostIn::Raw(raw) => (raw.clone(), None),
+            Source::File { host, prefix } => segment_prefix_rule(pick(&HOSTS, *host), pick(&SEGMENT_PREFIXES, *prefix)),
         };
-        let path: Vec<u8> = request
+        routers.push(RouterDef {
+            name: format!("{}{i}", pick(&NAMES, r.name)),
+            priority: r.priority.map_or_else(|| rule.priority(), i64::from),
+            rule,
+            entry_points: mask(r.entry_points),
+            tls: false,
+            service: i % 3,
+        });
+    }
+    let services: Vec<Service> = (0..3)
+        .map(|i| Service {
+            name: format!("s{i}"),
+            servers: Box::new([]),
+            pass_host_header: true,
+        })
+        .collect();
+    let mut naive: Vec<RouterDef> = routers.clone();
+    naive.sort_by(|a, b| (-(a.priority as i128), &a.name).cmp(&(-(b.priority as i128), &b.name)));
+    let table = RouteTable::build(routers, services);
+    assert_eq!(table.len(), naive.len());
+
+    let mut host_buf = [0u8; 256];
+    let mut path_buf = Vec::new();
+    for request in input.requests.iter().take(24) {
+        let host = normalize_host(pick(&REQUEST_HOSTS, request.host).as_bytes(), &mut host_buf).unwrap_or(b"");
+        let raw_path: Vec<u8> = request
             .path
             .iter()
-            .take(12)
+            .take(10)
             .flat_map(|&p| pick(&PATH_PIECES, p).bytes())
             .collect();
+        let Ok(path) = normalize_path(&raw_path, &mut path_buf) else {
+            continue;
+        };
+        let mut buf = Vec::new();
+        let mut headers = Vec::new();
+        for &(n, v) in request.headers.iter().take(4) {
+            let name = pick(&HEADER_NAMES, n);
+            let start = buf.len() as u32;
+            buf.extend_from_slice(name.as_bytes());
+            let mid = buf.len() as u32;
+            buf.extend_from_slice(pick(&HEADER_VALUES, v).as_bytes());
+            let end = buf.len() as u32;
+            headers.push(Header {
+                name: Span { start, end: mid },
+                value: Span { start: mid, end },
+                kind: HeaderKind::of(name.as_bytes()),
+            });
+        }
+        let view = RequestView {
+            method: pick(&METHODS, request.method).as_bytes(),
+            host,
+            path,
+            query: b"",
+            buf: &buf,
+            headers: &headers,
+            client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        };
+        let ep = usize::from(request.entry_point % 6);
 
-        if let Some(base) = expected_host {
-            let mut buf = [0u8; 256];
-            let normalised = normalize_host(&host, &mut buf);
-            // A bracketed IPv6 literal followed by a dot is refused; everything else must
-            // normalise back to its base.
-            if !(base.starts_with('[') && host.contains(&b'.')) {
-                assert_eq!(
-                    normalised,
-                    Some(base.as_bytes()),
-                    "host {:?}",
-                    String::from_utf8_lossy(&host)
+        if has_regex {
+            let _ = table.lookup(&view, ep);
+        }
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let got = table.lookup(&view, ep);
+        assert_eq!(ALLOCATIONS.load(Ordering::Relaxed) - before, 0, "lookup allocated");
+
+        let want = naive.iter().find(|r| r.on_entry_point(ep) && r.rule.matches(&view));
+        assert_eq!(
+            got.map(|(r, _)| r.name.as_str()),
+            want.map(|r| r.name.as_str()),
+            "host {:?} path {:?} ep {ep}",
+            String::from_utf8_lossy(host),
+            String::from_utf8_lossy(path)
+        );
+        if let Some((router, service)) = got {
+            assert_eq!(service.name, format!("s{}", router.service));
+        }
+        for r in &naive {
+            if let (true, Some(hosts)) = (r.rule.matches(&view), r.rule.hosts()) {
+                assert!(
+                    hosts.iter().any(|h| h.as_bytes() == host),
+                    "{} matched host {:?} outside {hosts:?}",
+                    r.rule.source(),
+                    String::from_utf8_lossy(host)
                 );
             }
         }
-
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
-        let got = table.lookup(&host, &path);
-        let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
-        assert_eq!(allocations, 0, "lookup allocated");
-
-        let want = naive(&kept, &host, &path);
-        let got = got.map(|r| (r.id.as_str(), &r.target));
-        let want = want.map(|s| (s.id.as_str(), &s.target));
-        assert_eq!(
-            got,
-            want,
-            "host {:?} path {:?}",
-            String::from_utf8_lossy(&host),
-            String::from_utf8_lossy(&path)
-        );
     }
 });

@@ -26,6 +26,9 @@
 //!     maxRequestTargetBytes: 16384
 //!     maxHeaders: 128
 //!     bufferBytes: 65536          # forwarding buffer per direction
+//!   provider:                     # bearer token for providers.http, kept out of this file;
+//!     tokenFile: secrets/token    #   relative to this file, re-read when it changes, or
+//!     tokenEnv: RINGRESS_TOKEN    #   an environment variable (set one, not both)
 //! log: { level: INFO }            # Traefik's key
 //! ```
 //!
@@ -48,6 +51,8 @@ mod tests;
 #[cfg(test)]
 mod tests_invalid;
 #[cfg(test)]
+mod tests_provider_auth;
+#[cfg(test)]
 mod tests_warnings;
 
 use std::path::Path;
@@ -56,9 +61,9 @@ pub use address::{AddressError, ListenAddr};
 pub use duration::DurationError;
 pub use error::ConfigError;
 pub use model::{
-    default_workers, Acme, CertResolver, Config, EntryPoint, ForwardedHeaders, HttpProvider, Providers, Redirect,
-    Ringress, ServersTransport, ACME_KEY_TYPES, DEFAULT_ADMIN, LETSENCRYPT_DIRECTORY, LETSENCRYPT_STAGING_DIRECTORY,
-    MAX_WORKERS,
+    default_workers, Acme, CertResolver, Config, EntryPoint, ForwardedHeaders, HttpProvider, ProviderAuth, Providers,
+    Redirect, Ringress, ServersTransport, ACME_KEY_TYPES, DEFAULT_ADMIN, LETSENCRYPT_DIRECTORY,
+    LETSENCRYPT_STAGING_DIRECTORY, MAX_WORKERS,
 };
 
 /// A configuration that passed every check, with what the operator should be told.

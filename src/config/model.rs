@@ -127,14 +127,16 @@ pub struct Providers {
 /// `providers.http`: the control-plane endpoint polled for Traefik dynamic configuration.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HttpProvider {
-    /// An `http://` or `https://` URL with a host.
+    /// An `http://` or `https://` URL with a host. May carry credentials (userinfo, a query
+    /// token): show [`HttpProvider::endpoint_display`] instead.
     pub endpoint: String,
     /// `pollInterval`, default 5s, never zero.
     pub poll_interval: Duration,
     /// `pollTimeout`, default 5s, never zero: bounds the whole request including the body.
     pub poll_timeout: Duration,
     /// `headers`, in file order. Names are valid header tokens; values contain no control
-    /// characters. Values are secrets (bearer tokens): [`fmt::Debug`] prints them redacted.
+    /// characters. Values are secrets (bearer tokens): [`fmt::Debug`] prints them redacted, and
+    /// the endpoint without userinfo or query.
     pub headers: Vec<(String, String)>,
 }
 
@@ -158,7 +160,7 @@ impl fmt::Debug for HttpProvider {
             .map(|(name, _)| (name.as_str(), "<redacted>"))
             .collect();
         f.debug_struct("HttpProvider")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.endpoint_display())
             .field("poll_interval", &self.poll_interval)
             .field("poll_timeout", &self.poll_timeout)
             .field("headers", &headers)
@@ -256,6 +258,27 @@ pub struct Ringress {
     pub buffer_bytes: usize,
     /// Traefik's `log.level`, default `Info` (Traefik defaults to ERROR).
     pub log_level: log::LevelFilter,
+    /// `ringress.provider`: where the HTTP provider's bearer token comes from.
+    pub provider: ProviderAuth,
+}
+
+/// `ringress.provider`: a bearer token for `providers.http` kept out of the config file. At most
+/// one source is set. When one is, its token replaces any `Authorization` in
+/// `providers.http.headers`. Holds where the token is, never the token (the provider reads it).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProviderAuth {
+    /// `tokenFile`: a file holding the token, resolved against the config file's directory. Read
+    /// at start-up and again whenever it changes.
+    pub token_file: Option<PathBuf>,
+    /// `tokenEnv`: the name of an environment variable holding the token, read at start-up.
+    pub token_env: Option<String>,
+}
+
+impl ProviderAuth {
+    /// True when a token source is configured.
+    pub fn is_set(&self) -> bool {
+        self.token_file.is_some() || self.token_env.is_some()
+    }
 }
 
 /// Most workers `ringress.workers` accepts.
@@ -284,6 +307,7 @@ impl Ringress {
             max_headers: 128,
             buffer_bytes: 65536,
             log_level: log::LevelFilter::Info,
+            provider: ProviderAuth::default(),
         }
     }
 }

@@ -232,6 +232,15 @@ pub(super) struct RawRingress {
     pub routes: Option<Text>,
     pub admin: Option<RawAdmin>,
     pub limits: Option<RawLimits>,
+    pub provider: Option<RawProviderAuth>,
+}
+
+/// `ringress.provider`: where the provider token comes from (names only, never the token).
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a mapping")]
+pub(super) struct RawProviderAuth {
+    pub token_file: Option<Text>,
+    pub token_env: Option<Text>,
 }
 
 #[derive(Default, Deserialize)]

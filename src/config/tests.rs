@@ -278,6 +278,29 @@ fn provider_debug_redacts_header_values() {
 }
 
 #[test]
+fn endpoint_display_drops_userinfo_query_and_fragment() {
+    let cases = [
+        (
+            "http://10.50.0.1:8081/v1/traefik/proxy-config",
+            "http://10.50.0.1:8081/v1/traefik/proxy-config",
+        ),
+        (
+            "https://user:s3cret@cp.example/conf?token=s3cret#x",
+            "https://cp.example/conf",
+        ),
+        ("http://cp.example?token=s3cret", "http://cp.example"),
+        ("http://u@[::1]:81/p#frag", "http://[::1]:81/p"),
+        ("http://a@b@host/x", "http://host/x"),
+        ("not a url", "<endpoint is not a URL>"),
+    ];
+    for (url, shown) in cases {
+        let provider = HttpProvider::new(url);
+        assert_eq!(provider.endpoint_display(), shown, "{url}");
+        assert!(!format!("{provider:?}").contains("s3cret"));
+    }
+}
+
+#[test]
 fn load_reads_the_file_and_reports_missing_files() {
     let dir = std::env::temp_dir().join(format!("ringress-config-test-{}", std::process::id()));
     let file = dir.join("traefik.yml");

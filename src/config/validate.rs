@@ -40,10 +40,12 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// The file the configuration came from; relative paths inside it are resolved against
-    /// its directory.
-    pub(super) fn origin(&self) -> &Path {
-        self.origin
+    /// `path` resolved against the directory of the config file (absolute paths unchanged).
+    pub(super) fn resolve(&self, path: &Path) -> PathBuf {
+        match self.origin.parent() {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.to_path_buf(),
+        }
     }
 
     /// A required value: missing is an error naming the key.
@@ -157,6 +159,7 @@ pub(super) fn build(raw: RawConfig, checker: &mut Checker<'_>) -> Result<Config,
     let servers_transport = servers_transport(checker, raw.servers_transport.unwrap_or_default())?;
     let log_level = log_level(checker, raw.log.unwrap_or_default())?;
     let ringress = ringress(checker, raw.ringress.unwrap_or_default(), log_level, &entry_points)?;
+    provider::check_auth(checker, &ringress.provider, http.as_ref());
     Ok(Config {
         entry_points,
         providers: Providers { http },
@@ -256,6 +259,7 @@ fn ringress(
             4096..=4_194_304,
         )?,
         log_level,
+        provider: provider::auth(checker, raw.provider.unwrap_or_default())?,
     })
 }
 
@@ -265,10 +269,7 @@ fn routes(checker: &Checker<'_>, value: Option<&Text>) -> Result<Option<PathBuf>
         return Ok(None);
     };
     let path = Path::new(checker.required("ringress.routes", Some(text))?);
-    Ok(Some(match checker.origin().parent() {
-        Some(dir) if path.is_relative() => dir.join(path),
-        _ => path.to_path_buf(),
-    }))
+    Ok(Some(checker.resolve(path)))
 }
 
 fn admin(checker: &Checker<'_>, raw: RawAdmin, entry_points: &[EntryPoint]) -> Result<Option<SocketAddr>, ConfigError> {

@@ -1,42 +1,89 @@
 //! The control thread: the one place that does I/O other than request traffic.
 //!
-//! It loads the route files, resolves their targets, builds an immutable [`Snapshot`] and sends each worker the new
-//! snapshot through its mailbox, only when something changed. It ticks every poll interval and stops on request,
-//! after telling every worker to drain. Plain blocking std code: no async runtime. It must never touch a client
-//! socket, and a worker never waits for it.
+//! Every poll interval (the first at once) it polls the HTTP provider, reloads the route files, and when either
+//! changed compiles one route table and sends each worker the new snapshot through its mailbox. A failed poll
+//! (non-200, timeout, unreachable, invalid JSON, empty body) keeps the last good configuration and is logged once
+//! per distinct reason (and again every minute while it lasts). Plain blocking std code, no async runtime. It must
+//! never touch a client socket, and a worker never waits for it.
+
+pub mod compile;
+pub mod rawdata;
+pub mod status;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use crate::route::{load_route_files, resolve_system, RouteTable};
+use crate::provider::dynamic::{decode, Dynamic};
+use crate::provider::http::HttpSource;
+use crate::provider::TokenSource;
+use crate::route::{load_route_files, resolve_system, RouteFiles};
 use crate::snapshot::Snapshot;
 use crate::worker::mailbox::{MailboxSender, WorkerMsg};
+use compile::{compile, Report};
+use status::{FilesStatus, ProviderStatus, StatusBoard};
+
+/// How often a persisting provider failure is logged again.
+const REPEAT_FAILURE_LOG: Duration = Duration::from_secs(60);
+/// At most this many disabled routers are logged one by one per change.
+const MAX_DISABLED_LOGGED: usize = 20;
+
+/// Where the routes come from.
+pub struct Sources {
+    /// The HTTP provider, if configured.
+    pub http: Option<HttpSource>,
+    /// Where the provider token comes from (re-read when its file changes).
+    pub token: Option<TokenSource>,
+    /// Route files (a file or a directory), if configured.
+    pub routes_path: Option<PathBuf>,
+    /// Proxy entrypoint names, in index order (routers' `entryPoints` refer to them).
+    pub entry_points: Vec<String>,
+}
 
 /// The control thread's state between ticks.
 pub struct Control {
-    routes_path: Option<PathBuf>,
+    sources: Sources,
     interval: Duration,
     mailboxes: Vec<MailboxSender>,
+    status: Arc<StatusBoard>,
     generation: u64,
-    fingerprint: Option<u64>,
+    provider_hash: Option<u64>,
+    dynamic: Option<Dynamic>,
+    files: Option<RouteFiles>,
     unresolved: bool,
+    failure: Option<(String, Instant)>,
+    failures: u64,
     current: Option<Arc<Snapshot>>,
 }
 
 impl Control {
-    /// A control loop reading route files from `routes_path` every `interval`, feeding `mailboxes`.
-    pub fn new(routes_path: Option<PathBuf>, interval: Duration, mailboxes: Vec<MailboxSender>) -> Self {
+    /// A control loop over `sources`, ticking every `interval`, feeding `mailboxes`, reporting on `status`.
+    pub fn new(sources: Sources, interval: Duration, mailboxes: Vec<MailboxSender>, status: Arc<StatusBoard>) -> Self {
+        if let Some(http) = &sources.http {
+            let endpoint = http.endpoint_display();
+            status.update(|b| {
+                b.http = Some(ProviderStatus {
+                    endpoint,
+                    poll_interval: interval,
+                    ..ProviderStatus::default()
+                })
+            });
+        }
         Control {
-            routes_path,
+            sources,
             interval,
             mailboxes,
+            status,
             generation: 0,
-            fingerprint: None,
+            provider_hash: None,
+            dynamic: None,
+            files: None,
             unresolved: false,
+            failure: None,
+            failures: 0,
             current: None,
         }
     }
@@ -46,53 +93,175 @@ impl Control {
         self.current.as_ref()
     }
 
-    /// Reloads the sources and publishes a new snapshot if they changed. Returns true if it published.
+    /// Polls every source once and publishes a new snapshot if anything changed. Returns true if it published.
     pub fn tick(&mut self) -> bool {
-        let Some(path) = &self.routes_path else {
-            if self.current.is_none() {
-                self.publish(RouteTable::default());
-                return true;
-            }
-            return false;
-        };
-        let files = load_route_files(path);
-        // Unchanged files are rebuilt only while some target failed to resolve (DNS may have come back).
-        if self.fingerprint == Some(files.fingerprint) && !self.unresolved {
+        let provider_changed = self.poll_provider();
+        let files_changed = self.reload_files();
+        if !(provider_changed || files_changed || self.unresolved || self.current.is_none()) {
             return false;
         }
-        for e in &files.errors {
-            log::warn!("route files: {e}");
-        }
-        let (table, errors) = RouteTable::build(&files.specs, &mut resolve_system);
-        let unchanged = self.fingerprint == Some(files.fingerprint);
-        self.unresolved = !errors.is_empty();
-        if unchanged && self.current.as_ref().is_some_and(|c| c.routes.len() == table.len()) {
-            return false;
-        }
-        for e in &errors {
-            log::warn!("route files: {e}");
-        }
-        log::info!(
-            "route files {}: {} route(s) loaded, {} rejected",
-            path.display(),
-            table.len(),
-            files.errors.len() + errors.len()
+        let compiled = compile(
+            self.dynamic.as_ref(),
+            self.files.as_ref(),
+            &self.sources.entry_points,
+            &mut resolve_system,
         );
-        self.fingerprint = Some(files.fingerprint);
-        self.publish(table);
-        true
-    }
-
-    fn publish(&mut self, routes: RouteTable) {
+        self.unresolved = compiled
+            .report
+            .services
+            .iter()
+            .any(|s| s.errors.iter().any(|e| e.contains("resolve")));
+        let rawdata = rawdata::render(&compiled.report);
+        if !(provider_changed || files_changed || self.current.is_none())
+            && self.current.as_ref().is_some_and(|c| c.rawdata == rawdata)
+        {
+            return false;
+        }
+        if provider_changed {
+            log_change(&compiled.report);
+            let routers = compiled
+                .report
+                .routers
+                .iter()
+                .filter(|r| r.provider == compile::HTTP)
+                .count();
+            self.status.update(|b| {
+                if let Some(h) = b.http.as_mut() {
+                    h.last_change = Some(SystemTime::now());
+                    h.routers = routers;
+                }
+            });
+        }
         self.generation += 1;
         let snapshot = Arc::new(Snapshot {
             generation: self.generation,
-            routes,
+            routes: compiled.table,
+            rawdata,
         });
         for m in &self.mailboxes {
             m.send(WorkerMsg::Snapshot(snapshot.clone()));
         }
         self.current = Some(snapshot);
+        true
+    }
+
+    /// Polls the provider. True when a new, valid configuration arrived.
+    fn poll_provider(&mut self) -> bool {
+        self.refresh_token();
+        let Some(http) = &self.sources.http else {
+            return false;
+        };
+        let now = SystemTime::now();
+        let outcome = http.fetch().map_err(|e| e.to_string()).and_then(|fetched| {
+            if self.provider_hash == Some(fetched.hash) {
+                return Ok(None);
+            }
+            decode(&fetched.body)
+                .map(|d| Some((fetched.hash, d)))
+                .map_err(|e| format!("invalid configuration from {}: {e}", http.endpoint_display()))
+        });
+        match outcome {
+            Ok(new) => {
+                if self.failure.take().is_some() {
+                    log::info!(
+                        "provider http: polling works again after {} failed poll(s)",
+                        self.failures
+                    );
+                }
+                self.failures = 0;
+                self.status.update(|b| {
+                    if let Some(h) = b.http.as_mut() {
+                        h.last_attempt = Some(now);
+                        h.last_success = Some(now);
+                        h.last_error = None;
+                        h.consecutive_failures = 0;
+                    }
+                });
+                match new {
+                    Some((hash, dynamic)) => {
+                        self.provider_hash = Some(hash);
+                        self.dynamic = Some(dynamic);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Err(reason) => {
+                self.failures += 1;
+                let failures = self.failures;
+                let repeat = match &self.failure {
+                    Some((last, at)) => last != &reason || at.elapsed() >= REPEAT_FAILURE_LOG,
+                    None => true,
+                };
+                if repeat {
+                    let kept = if self.dynamic.is_some() {
+                        "keeping the last good configuration"
+                    } else {
+                        "no configuration received yet"
+                    };
+                    log::warn!("provider http: {reason}; {kept} (failed polls in a row: {failures})");
+                    self.failure = Some((reason.clone(), Instant::now()));
+                }
+                self.status.update(|b| {
+                    if let Some(h) = b.http.as_mut() {
+                        h.last_attempt = Some(now);
+                        h.last_error = Some((now, reason));
+                        h.consecutive_failures = failures;
+                    }
+                });
+                false
+            }
+        }
+    }
+
+    /// Picks up a rotated token file.
+    fn refresh_token(&mut self) {
+        let Some(tokens) = self.sources.token.as_mut() else {
+            return;
+        };
+        match tokens.refresh() {
+            Ok(true) => {
+                if let Some(http) = self.sources.http.as_mut() {
+                    match http.set_token(tokens.token().cloned()) {
+                        Ok(()) => log::info!("provider token reloaded from {}", tokens.describe()),
+                        Err(e) => log::warn!("provider token from {}: {e}", tokens.describe()),
+                    }
+                }
+            }
+            Ok(false) => {}
+            Err(e) => log::warn!("provider token: {e}; keeping the previous token"),
+        }
+        for w in tokens.take_warnings() {
+            log::warn!("provider token: {w}");
+        }
+    }
+
+    /// Reloads route files. True when their content changed.
+    fn reload_files(&mut self) -> bool {
+        let Some(path) = &self.sources.routes_path else {
+            return false;
+        };
+        let files = load_route_files(path);
+        if self.files.as_ref().is_some_and(|f| f.fingerprint == files.fingerprint) {
+            return false;
+        }
+        for e in &files.errors {
+            log::warn!("route files: {e}");
+        }
+        log::info!(
+            "route files {}: {} route(s) loaded, {} problem(s)",
+            path.display(),
+            files.specs.len(),
+            files.errors.len()
+        );
+        let status = FilesStatus {
+            path: path.display().to_string(),
+            routers: files.specs.len(),
+            errors: files.errors.iter().map(|e| e.to_string()).collect(),
+        };
+        self.status.update(|b| b.files = Some(status));
+        self.files = Some(files);
+        true
     }
 
     /// Ticks until `stop` fires or its sender is dropped, then tells every worker to drain.
@@ -111,5 +280,24 @@ impl Control {
         std::thread::Builder::new()
             .name("ringress-control".into())
             .spawn(move || self.run(stop))
+    }
+}
+
+fn log_change(report: &Report) {
+    let http: Vec<_> = report.routers.iter().filter(|r| r.provider == compile::HTTP).collect();
+    let disabled: Vec<_> = http.iter().filter(|r| !r.errors.is_empty()).collect();
+    log::info!(
+        "Configuration received from provider http: {} router(s), {} disabled",
+        http.len(),
+        disabled.len()
+    );
+    for r in disabled.iter().take(MAX_DISABLED_LOGGED) {
+        log::warn!("router {:?} disabled: {}", r.name, r.errors.join("; "));
+    }
+    if disabled.len() > MAX_DISABLED_LOGGED {
+        log::warn!(
+            "{} more router(s) disabled; see /api/rawdata",
+            disabled.len() - MAX_DISABLED_LOGGED
+        );
     }
 }

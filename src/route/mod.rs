@@ -1,30 +1,36 @@
-//! Routes by host and path prefix: 1Backend-style route files and the table workers read.
+//! Routing: the one compiled table workers use, fed by provider routers and 1Backend-style
+//! route files.
 //!
-//! Flow: [`load_route_files`] (control thread, reads files only) → [`RouteSpec`]s →
-//! [`RouteTable::build`] (control thread, resolves targets) → an immutable [`RouteTable`] in the
-//! snapshot → [`RouteTable::lookup`] per request on the workers (never blocks, never allocates).
+//! Flow: provider routers (rules parsed with [`crate::rule::parse`]) and route files
+//! ([`load_route_files`] → [`RouteSpec`]s → [`file_routers`], which resolves targets) →
+//! [`RouteTable::build`] on the control thread → an immutable [`RouteTable`] in the snapshot →
+//! [`request_view`] + [`RouteTable::lookup`] per request on the workers (never blocks, never
+//! allocates).
 //!
 //! Matching, in one place:
-//! - Host: compared after [`normalize_host`]: case-insensitive, `:port` ignored, one trailing dot
-//!   ignored (`X.COM.:8080` is `x.com`), IPv6 literals compared in canonical form. Exact hosts
-//!   only: no wildcards, no default route.
-//! - Path: the longest route prefix that matches on whole segments wins. `/app` matches `/app`,
-//!   `/app/` and `/app/x`, never `/application`; the id `host` (or `host/`) matches every path.
-//!   Paths are compared as raw bytes, case-sensitively, with no percent-decoding and no
-//!   dot-segment removal; the query must be cut off by the caller.
+//! - Routers are tried by priority (descending), then name (ascending); the first one enabled on
+//!   the entrypoint whose rule matches wins. Default priority is the rule length (Traefik).
+//! - Host: compared after [`normalize_host`]: case-insensitive, `:port` ignored, one trailing
+//!   dot ignored (`X.COM.:8080` is `x.com`), IPv6 literals in canonical bracketed form.
+//! - Path: the routing path ([`crate::rule::normalize_path`]: unreserved `%XX` decoded, dot
+//!   segments and `//` removed).
+//! - A route file `host/prefix` is the router `host/prefix@routes` with rule
+//!   `Host(host) && SegmentPrefix(prefix)`: whole segments (`/app` matches `/app`, `/app/`,
+//!   `/app/x`, never `/application`), priority ``len("Host(`host`) && PathPrefix(`prefix`)")``
+//!   so the longest prefix wins and a route file beats a bare `Host` router of its host.
 //! - Nothing is stripped: the full request path goes upstream.
 //!
-//! Unlike 1Backend: hosts are normalised (1Backend misses on case, port and trailing dot), paths
-//! are not decoded before matching (so `%2F` cannot move a request to another route), and
-//! targets without a scheme work.
-//!
 //! Files: `host.rs` (host normalisation), `spec.rs` (one route's syntax), `walk.rs` (which
-//! files), `files.rs` (loading them), `table.rs` (index and lookup), `resolve.rs` (blocking
-//! DNS for the build), `list.rs` (text listing).
+//! files), `files.rs` (loading them), `compile.rs` (specs → routers), `table.rs` (index and
+//! lookup), `hash.rs` (index hasher), `request.rs` (request view), `resolve.rs` (blocking DNS
+//! for the build), `list.rs` (text listing).
 
+mod compile;
 mod files;
+mod hash;
 mod host;
 mod list;
+mod request;
 mod resolve;
 mod spec;
 mod table;
@@ -33,9 +39,11 @@ mod walk;
 #[cfg(test)]
 mod tests;
 
+pub use compile::{file_routers, RouteBuildError};
 pub use files::{load_route_files, EntryError, RouteFileError, RouteFiles, ShapeError};
 pub use host::{normalize_host, HostError, MAX_HOST_LEN};
 pub use list::render;
+pub use request::{request_view, ViewScratch};
 pub use resolve::resolve_system;
 pub use spec::{IdError, RouteSpec, SpecError, Target, TargetError};
-pub use table::{Route, RouteBuildError, RouteTable};
+pub use table::{RouteTable, RouterDef, Service, Upstream};

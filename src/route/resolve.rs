@@ -1,4 +1,4 @@
-//! The system resolver for route targets, for [`RouteTable::build`](super::RouteTable::build).
+//! The system resolver for route targets, for [`file_routers`](super::file_routers).
 //!
 //! Owns turning a [`Target`] into socket addresses through the OS resolver (`getaddrinfo`).
 //! This blocks on DNS, so it must only ever run on the control thread, never on a worker.

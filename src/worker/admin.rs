@@ -1,4 +1,4 @@
-//! The internal admin entrypoint: `/ping` and `/metrics`, served by the workers from worker-local state and the
+//! The internal admin entrypoint: `/ping`, `/metrics`, `/api/rawdata` and `/api/providers`, served by the workers from worker-local state and the
 //! merged per-worker counters.
 //!
 //! Never proxies, never blocks, never reads files. Bound to loopback by default; it is not meant to be public.
@@ -11,6 +11,20 @@ use super::WorkerCtx;
 use crate::http1::{parse_request, BodyKind, Method, Parsed, RequestHead};
 use crate::proxy::io::{linger_close, read_append_cancelable, write_all};
 use crate::proxy::respond;
+
+const JSON: &str = "application/json";
+
+/// The `/api/providers` document. The board is written by the control thread for a moment each poll; rather
+/// than wait on it, yield and try again.
+async fn providers(ctx: &WorkerCtx) -> String {
+    for _ in 0..200 {
+        if let Some(board) = ctx.status.try_read() {
+            return board.render(std::time::SystemTime::now());
+        }
+        monoio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    String::from(r#"{"error":"status busy, try again"}"#)
+}
 
 /// Serves one admin connection.
 pub async fn serve(mut client: TcpStream, ctx: Rc<WorkerCtx>) {
@@ -60,6 +74,14 @@ pub async fn serve(mut client: TcpStream, ctx: Rc<WorkerCtx>) {
                 let mut text = String::with_capacity(4096);
                 ctx.all_counters().render(&mut text);
                 respond::write_with_type(&mut out, 200, "text/plain; version=0.0.4", text.as_bytes(), keep);
+            }
+            (Method::Get | Method::Head, b"/api/rawdata") => {
+                let snapshot = ctx.snapshot();
+                respond::write_with_type(&mut out, 200, JSON, snapshot.rawdata.as_bytes(), keep);
+            }
+            (Method::Get | Method::Head, b"/api/providers") => {
+                let doc = providers(&ctx).await;
+                respond::write_with_type(&mut out, 200, JSON, doc.as_bytes(), keep);
             }
             _ => respond::write_text(&mut out, 404, respond::NOT_FOUND_BODY, keep),
         }

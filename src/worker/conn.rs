@@ -19,9 +19,22 @@ use crate::observe::WorkerCounters;
 use crate::proxy::forward::{Env, Exchange};
 use crate::proxy::io::{linger_close, read_append, read_append_cancelable, write_all};
 use crate::proxy::{forward, respond, tunnel, Outcome};
+use crate::route::{request_view, ViewScratch};
 
 /// Initial capacity of a connection's read buffer; it grows up to the head limit when a head needs it.
 const INITIAL_BUF: usize = 8 * 1024;
+
+/// Traefik's body when a service has no server to send to.
+const NO_SERVER_BODY: &str = "no available server\n";
+
+/// Where a request goes.
+enum Pick {
+    /// To this server; `true` when the server's `host:port` replaces the client's Host.
+    Upstream(SocketAddr, bool),
+    NotFound,
+    NoServer,
+    BadPath,
+}
 
 enum HeadRead {
     Ready,
@@ -37,6 +50,8 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings
     let mut ubuf: Vec<u8> = Vec::new();
     let mut head = RequestHead::default();
     let mut rhead = ResponseHead::default();
+    let mut view_scratch = ViewScratch::default();
+    let mut host_override: Vec<u8> = Vec::new();
     let mut first = true;
     loop {
         match read_head(&mut client, &mut cbuf, &mut head, &ep, &ctx, first).await {
@@ -65,19 +80,64 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings
             return;
         }
 
-        let upstream = {
+        let pick = {
             let snapshot = ctx.snapshot();
-            let host = head.host.map(|h| h.get(&cbuf)).unwrap_or(b"");
-            snapshot
-                .routes
-                .lookup(host, head.path.get(&cbuf))
-                .and_then(|r| r.upstreams.get(ctx.next_rr(r.upstreams.len())).copied())
+            match request_view(&head, &cbuf, peer.ip().to_canonical(), &mut view_scratch) {
+                Err(_) => Pick::BadPath,
+                Ok(view) => match snapshot.routes.lookup(&view, ep.index) {
+                    None => Pick::NotFound,
+                    Some((_, service)) => match service.servers.get(ctx.next_rr(service.servers.len())) {
+                        None => Pick::NoServer,
+                        Some(server) => {
+                            host_override.clear();
+                            if !service.pass_host_header {
+                                host_override.extend_from_slice(server.authority.as_bytes());
+                            }
+                            Pick::Upstream(server.addr, !service.pass_host_header)
+                        }
+                    },
+                },
+            }
         };
-        let Some(upstream) = upstream else {
-            if !not_found(&mut client, &mut cbuf, &head, &mut scratch, &ctx).await {
+        let (upstream, override_host) = match pick {
+            Pick::Upstream(addr, override_host) => (addr, override_host),
+            Pick::NotFound => {
+                if !local_response(
+                    &mut client,
+                    &mut cbuf,
+                    &head,
+                    &mut scratch,
+                    &ctx,
+                    404,
+                    respond::NOT_FOUND_BODY,
+                )
+                .await
+                {
+                    return;
+                }
+                continue;
+            }
+            Pick::NoServer => {
+                if !local_response(&mut client, &mut cbuf, &head, &mut scratch, &ctx, 503, NO_SERVER_BODY).await {
+                    return;
+                }
+                continue;
+            }
+            Pick::BadPath => {
+                WorkerCounters::inc(&ctx.counters().bad_requests);
+                WorkerCounters::inc(&ctx.counters().requests);
+                scratch.clear();
+                respond::write_text(
+                    &mut scratch,
+                    400,
+                    "400 Bad Request: invalid percent-encoding in the path\n",
+                    false,
+                );
+                if write_all(&mut client, &mut scratch).await.is_ok() {
+                    linger_close(&mut client, &mut scratch).await;
+                }
                 return;
             }
-            continue;
         };
 
         let outcome = {
@@ -90,7 +150,7 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings
                     client_ip: peer.ip().to_canonical(),
                     proto: "http",
                     port: ep.port,
-                    host_override: None,
+                    host_override: override_host.then_some(host_override.as_slice()),
                 },
                 scratch: &mut scratch,
                 ubuf: &mut ubuf,
@@ -182,13 +242,16 @@ fn reject_body(e: HeadError) -> &'static str {
     }
 }
 
-/// Answers 404. Keeps the connection only if the request's body (if any) was fully received, skipping it.
-async fn not_found(
+/// Answers a request locally (404, 503). Keeps the connection only if the request's body (if any) was fully
+/// received, skipping it.
+async fn local_response(
     client: &mut TcpStream,
     cbuf: &mut Vec<u8>,
     head: &RequestHead,
     scratch: &mut Vec<u8>,
     ctx: &WorkerCtx,
+    status: u16,
+    body: &str,
 ) -> bool {
     WorkerCounters::inc(&ctx.counters().requests);
     let after_head = cbuf.len().saturating_sub(head.head_len);
@@ -200,7 +263,7 @@ async fn not_found(
     let keep =
         skip.is_some() && !head.conn.close && !ctx.draining() && (head.version_minor == 1 || head.conn.keep_alive);
     scratch.clear();
-    respond::write_text(scratch, 404, respond::NOT_FOUND_BODY, keep);
+    respond::write_text(scratch, status, body, keep);
     if write_all(client, scratch).await.is_err() {
         return false;
     }

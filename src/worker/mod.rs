@@ -23,6 +23,7 @@ use std::time::Duration;
 use monoio::io::{CancelHandle, Canceller};
 use monoio::net::{TcpListener, UnixStream};
 
+use crate::control::status::StatusBoard;
 use crate::observe::{Counters, WorkerCounters};
 use crate::proxy::forward::ProxySettings;
 use crate::proxy::Pool;
@@ -45,6 +46,8 @@ pub struct EntrySettings {
     pub name: String,
     /// Proxy or admin.
     pub kind: EntryKind,
+    /// Position among the proxy entrypoints (routers' `entryPoints` masks use it); unused for admin.
+    pub index: usize,
     /// The local port (for X-Forwarded-Port when the Host has none).
     pub port: u16,
     /// Time allowed to receive a request head, and the inactivity limit while receiving a body.
@@ -78,6 +81,8 @@ pub struct WorkerSpec {
     pub settings: Arc<Settings>,
     /// The counters of all workers (this one writes only its own).
     pub counters: Counters,
+    /// Provider and route-file health, for the admin API.
+    pub status: Arc<StatusBoard>,
 }
 
 /// Worker-local state shared by the worker's tasks (never crosses threads).
@@ -90,6 +95,8 @@ pub struct WorkerCtx {
     /// Idle upstream connections.
     pub pool: Pool,
     counters: Counters,
+    /// Provider and route-file health, for the admin API.
+    pub status: Arc<StatusBoard>,
     draining: Cell<bool>,
     canceller: RefCell<Canceller>,
     idle_handle: CancelHandle,
@@ -231,6 +238,7 @@ async fn run(spec: WorkerSpec) {
         settings: spec.settings,
         snapshot: RefCell::new(Arc::new(Snapshot::empty())),
         counters: spec.counters,
+        status: spec.status,
         draining: Cell::new(false),
         canceller: RefCell::new(canceller),
         idle_handle,

@@ -6,6 +6,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod client;
+pub mod control_plane;
 pub mod full_listener;
 pub mod proxy;
 pub mod upstream;

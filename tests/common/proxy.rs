@@ -126,6 +126,15 @@ impl Drop for ChildGuard {
     }
 }
 
+/// Extra start-up inputs for `Proxy::start_extra`.
+#[derive(Clone, Debug, Default)]
+pub struct Extra {
+    /// (file name, contents) written into the proxy's directory, beside the config.
+    pub files: Vec<(String, String)>,
+    /// Environment variables set on the child process only.
+    pub env: Vec<(String, String)>,
+}
+
 /// A running `ringress run -c FILE`.
 pub struct Proxy {
     pub web_port: u16,
@@ -133,6 +142,7 @@ pub struct Proxy {
     pub child: ChildGuard,
     pub config_path: PathBuf,
     stderr_path: PathBuf,
+    stdout_path: PathBuf,
     // Last: removed after the child is gone.
     dir: TempDir,
 }
@@ -145,9 +155,15 @@ impl Proxy {
     }
 
     pub fn start_with_flag(config_yaml: &str, routes_yaml: &str, flag: &str) -> Proxy {
+        Proxy::start_extra(config_yaml, routes_yaml, flag, &Extra::default())
+    }
+
+    /// Like `start_with_flag`, plus extra files written beside the config and extra
+    /// environment variables set on the child process only.
+    pub fn start_extra(config_yaml: &str, routes_yaml: &str, flag: &str, extra: &Extra) -> Proxy {
         let mut last_err = String::new();
         for _ in 0..3 {
-            match Proxy::try_start(config_yaml, routes_yaml, flag) {
+            match Proxy::try_start(config_yaml, routes_yaml, flag, extra) {
                 Ok(p) => return p,
                 // Another process took one of our ports between probe and bind: retry.
                 Err((e, true)) => last_err = e,
@@ -157,7 +173,7 @@ impl Proxy {
         panic!("{last_err}");
     }
 
-    fn try_start(config_yaml: &str, routes_yaml: &str, flag: &str) -> Result<Proxy, (String, bool)> {
+    fn try_start(config_yaml: &str, routes_yaml: &str, flag: &str, extra: &Extra) -> Result<Proxy, (String, bool)> {
         let dir = TempDir::new("proxy");
         let web_port = free_port();
         let mut admin_port = free_port();
@@ -169,6 +185,9 @@ impl Proxy {
             .replace("@ADMIN_PORT@", &admin_port.to_string());
         let config_path = dir.write("ringress.yml", &cfg);
         dir.write("routes.yml", routes_yaml);
+        for (name, contents) in &extra.files {
+            dir.write(name, contents);
+        }
         let stderr_path = dir.path().join("stderr.log");
         let stdout_path = dir.path().join("stdout.log");
         let child = Command::new(BIN)
@@ -180,6 +199,7 @@ impl Proxy {
             .stdout(File::create(&stdout_path).expect("stdout file"))
             .stderr(File::create(&stderr_path).expect("stderr file"))
             .env("RUST_BACKTRACE", "1")
+            .envs(extra.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .spawn()
             .expect("spawn ringress");
         let mut p = Proxy {
@@ -188,6 +208,7 @@ impl Proxy {
             child: ChildGuard { child, status: None },
             config_path,
             stderr_path,
+            stdout_path,
             dir,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -242,6 +263,11 @@ impl Proxy {
     /// Everything the proxy wrote to stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Everything the proxy wrote to stdout so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout_path).unwrap_or_default()
     }
 
     /// A new client connection to the web entrypoint.
@@ -333,6 +359,11 @@ pub struct CliOutput {
 
 /// Runs `ringress ARGS` in `dir` to completion (killed and panicking after 10 s).
 pub fn run_cli(dir: &Path, args: &[&str]) -> CliOutput {
+    run_cli_env(dir, args, &[])
+}
+
+/// `run_cli` with extra environment variables set on the child process only.
+pub fn run_cli_env(dir: &Path, args: &[&str], env: &[(String, String)]) -> CliOutput {
     let out = dir.join(format!("cli-stdout-{}.log", args.join("_").replace('/', "_")));
     let err = dir.join(format!("cli-stderr-{}.log", args.join("_").replace('/', "_")));
     let child = Command::new(BIN)
@@ -341,6 +372,7 @@ pub fn run_cli(dir: &Path, args: &[&str]) -> CliOutput {
         .stdin(Stdio::null())
         .stdout(File::create(&out).expect("stdout file"))
         .stderr(File::create(&err).expect("stderr file"))
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .spawn()
         .expect("spawn ringress");
     let mut g = ChildGuard { child, status: None };

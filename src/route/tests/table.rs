@@ -1,61 +1,73 @@
-//! Tests for building the route table and for lookup semantics.
+//! Tests for compiling route files into routers and for table lookup.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::util::{loopback, spec};
-use crate::route::{RouteBuildError, RouteSpec, RouteTable, Target};
+use crate::route::{file_routers, normalize_host, RouteBuildError, RouteSpec, RouteTable, RouterDef, Service, Target};
+use crate::rule::{normalize_path, parse, RequestView};
 
-fn table(routes: &[(&str, &str)]) -> RouteTable {
+fn files_table(routes: &[(&str, &str)]) -> RouteTable {
     let specs: Vec<_> = routes.iter().map(|(id, target)| spec(id, target)).collect();
-    let (table, errors) = RouteTable::build(&specs, &mut loopback);
+    let mut services = Vec::new();
+    let (routers, errors) = file_routers(&specs, &mut loopback, &mut services);
     assert!(errors.is_empty(), "{errors:?}");
-    table
+    RouteTable::build(routers, services)
+}
+
+/// Looks up like a worker: raw Host value and raw path, entrypoint `ep`.
+fn hit_on<'a>(table: &'a RouteTable, host: &str, path: &str, ep: usize) -> Option<&'a str> {
+    let mut host_buf = [0u8; 256];
+    let host = normalize_host(host.as_bytes(), &mut host_buf).unwrap_or(b"");
+    let mut path_buf = Vec::new();
+    let path = normalize_path(path.as_bytes(), &mut path_buf).ok()?;
+    let view = RequestView {
+        method: b"GET",
+        host,
+        path,
+        query: b"",
+        buf: b"",
+        headers: &[],
+        client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    table.lookup(&view, ep).map(|(router, _)| router.name.as_str())
 }
 
 fn hit<'a>(table: &'a RouteTable, host: &str, path: &str) -> Option<&'a str> {
-    table
-        .lookup(host.as_bytes(), path.as_bytes())
-        .map(|route| route.id.as_str())
+    hit_on(table, host, path, 0)
 }
 
 #[test]
 fn prefixes_match_on_whole_segments() {
-    let t = table(&[("x.com/app", "app:1")]);
-    assert_eq!(hit(&t, "x.com", "/app"), Some("x.com/app"));
-    assert_eq!(hit(&t, "x.com", "/app/"), Some("x.com/app"));
-    assert_eq!(hit(&t, "x.com", "/app/x"), Some("x.com/app"));
-    assert_eq!(hit(&t, "x.com", "/app//x"), Some("x.com/app"));
-    assert_eq!(hit(&t, "x.com", "/application"), None);
-    assert_eq!(hit(&t, "x.com", "/ap"), None);
-    assert_eq!(hit(&t, "x.com", "/"), None);
-    assert_eq!(hit(&t, "x.com", ""), None);
-    // Case-sensitive raw bytes, no percent-decoding.
-    assert_eq!(hit(&t, "x.com", "/App"), None);
-    assert_eq!(hit(&t, "x.com", "/%61pp"), None);
+    let t = files_table(&[("x.com/app", "app:1")]);
+    for path in ["/app", "/app/", "/app/x", "/app//x", "/%61pp", "/x/../app"] {
+        assert_eq!(hit(&t, "x.com", path), Some("x.com/app@routes"), "{path}");
+    }
+    for path in ["/application", "/ap", "/", "", "/App"] {
+        assert_eq!(hit(&t, "x.com", path), None, "{path}");
+    }
 }
 
 #[test]
 fn longest_prefix_wins() {
-    let t = table(&[
+    let t = files_table(&[
         ("x.com/", "root:1"),
         ("x.com/app", "app:1"),
         ("x.com/app/admin", "admin:1"),
     ]);
-    assert_eq!(hit(&t, "x.com", "/"), Some("x.com"));
-    assert_eq!(hit(&t, "x.com", "/other"), Some("x.com"));
-    assert_eq!(hit(&t, "x.com", "*"), Some("x.com"));
-    assert_eq!(hit(&t, "x.com", "/application"), Some("x.com"));
-    assert_eq!(hit(&t, "x.com", "/app"), Some("x.com/app"));
-    assert_eq!(hit(&t, "x.com", "/app/administrator"), Some("x.com/app"));
-    assert_eq!(hit(&t, "x.com", "/app/admin"), Some("x.com/app/admin"));
-    assert_eq!(hit(&t, "x.com", "/app/admin/users/1"), Some("x.com/app/admin"));
+    assert_eq!(hit(&t, "x.com", "/"), Some("x.com@routes"));
+    assert_eq!(hit(&t, "x.com", "/other"), Some("x.com@routes"));
+    assert_eq!(hit(&t, "x.com", "*"), Some("x.com@routes"));
+    assert_eq!(hit(&t, "x.com", "/application"), Some("x.com@routes"));
+    assert_eq!(hit(&t, "x.com", "/app"), Some("x.com/app@routes"));
+    assert_eq!(hit(&t, "x.com", "/app/administrator"), Some("x.com/app@routes"));
+    assert_eq!(hit(&t, "x.com", "/app/admin"), Some("x.com/app/admin@routes"));
+    assert_eq!(hit(&t, "x.com", "/app/admin/users/1"), Some("x.com/app/admin@routes"));
     assert_eq!(hit(&t, "y.com", "/app"), None);
 }
 
 #[test]
 fn hosts_with_many_prefixes_use_the_same_rules() {
-    // More prefixes than the linear-scan limit, so the indexed path is used.
     let ids = [
         "x.com",
         "x.com/a",
@@ -71,21 +83,20 @@ fn hosts_with_many_prefixes_use_the_same_rules() {
         "x.com/i/j",
     ];
     let routes: Vec<_> = ids.iter().map(|id| (*id, "up:1")).collect();
-    let t = table(&routes);
-    assert_eq!(hit(&t, "x.com", "/a/b/c/d"), Some("x.com/a/b/c"));
-    assert_eq!(hit(&t, "x.com", "/a/b/cd"), Some("x.com/a/b"));
-    assert_eq!(hit(&t, "x.com", "/a/b/"), Some("x.com/a/b"));
-    assert_eq!(hit(&t, "x.com", "/ab"), Some("x.com"));
-    assert_eq!(hit(&t, "x.com", "/i"), Some("x.com"));
-    assert_eq!(hit(&t, "x.com", "/i/j"), Some("x.com/i/j"));
-    assert_eq!(hit(&t, "x.com", "/i/jk/l"), Some("x.com"));
-    assert_eq!(hit(&t, "x.com", "/h/xxxxxxxxxxxxxxxxxxxxxxxxx"), Some("x.com/h"));
-    assert_eq!(hit(&t, "x.com", ""), Some("x.com"));
+    let t = files_table(&routes);
+    assert_eq!(hit(&t, "x.com", "/a/b/c/d"), Some("x.com/a/b/c@routes"));
+    assert_eq!(hit(&t, "x.com", "/a/b/cd"), Some("x.com/a/b@routes"));
+    assert_eq!(hit(&t, "x.com", "/a/b/"), Some("x.com/a/b@routes"));
+    assert_eq!(hit(&t, "x.com", "/ab"), Some("x.com@routes"));
+    assert_eq!(hit(&t, "x.com", "/i"), Some("x.com@routes"));
+    assert_eq!(hit(&t, "x.com", "/i/j"), Some("x.com/i/j@routes"));
+    assert_eq!(hit(&t, "x.com", "/i/jk/l"), Some("x.com@routes"));
+    assert_eq!(hit(&t, "x.com", ""), Some("x.com@routes"));
 }
 
 #[test]
 fn host_variants_match_the_normalised_host() {
-    let t = table(&[("x.com", "x:1"), ("[::1]/v6", "v6:1")]);
+    let t = files_table(&[("x.com", "x:1"), ("[::1]/v6", "v6:1")]);
     for host in [
         "x.com",
         "X.COM",
@@ -95,9 +106,8 @@ fn host_variants_match_the_normalised_host() {
         "X.Com.:8080",
         "x.com:",
     ] {
-        assert_eq!(hit(&t, host, "/"), Some("x.com"), "{host}");
+        assert_eq!(hit(&t, host, "/"), Some("x.com@routes"), "{host}");
     }
-    // The dot belongs before the port: after it, `8080.` is not a port.
     for host in [
         "X.COM:8080.",
         "x.com..",
@@ -109,24 +119,32 @@ fn host_variants_match_the_normalised_host() {
     ] {
         assert_eq!(hit(&t, host, "/"), None, "{host}");
     }
-    assert_eq!(hit(&t, "[::1]:8080", "/v6/x"), Some("[::1]/v6"));
-    assert_eq!(hit(&t, "[0:0::1]", "/v6"), Some("[::1]/v6"));
+    assert_eq!(hit(&t, "[::1]:8080", "/v6/x"), Some("[::1]/v6@routes"));
+    assert_eq!(hit(&t, "[0:0::1]", "/v6"), Some("[::1]/v6@routes"));
     assert_eq!(hit(&t, "::1", "/v6"), None);
 }
 
 #[test]
-fn route_carries_upstreams_and_target() {
-    let t = table(&[("x.com/app", "http://App:3000/")]);
-    let route = t.lookup(b"x.com", b"/app/page").expect("route");
-    assert_eq!(
-        route.target,
-        Target {
-            host: "app".into(),
-            port: 3000
-        }
-    );
-    assert_eq!(&*route.upstreams, [SocketAddr::from(([127, 0, 0, 1], 3000))]);
-    assert_eq!(route.source, "test#x.com/app");
+fn route_carries_its_service() {
+    let t = files_table(&[("x.com/app", "http://App:3000/")]);
+    let mut path = Vec::new();
+    let view = RequestView {
+        method: b"GET",
+        host: b"x.com",
+        path: normalize_path(b"/app/page", &mut path).expect("path"),
+        query: b"",
+        buf: b"",
+        headers: &[],
+        client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    let (router, service) = t.lookup(&view, 3).expect("route");
+    assert_eq!(router.name, "x.com/app@routes");
+    assert_eq!(router.priority, "Host(`x.com`) && PathPrefix(`/app`)".len() as i64);
+    assert_eq!(service.name, "x.com/app@routes");
+    assert!(service.pass_host_header);
+    assert_eq!(service.servers.len(), 1);
+    assert_eq!(service.servers[0].addr, SocketAddr::from(([127, 0, 0, 1], 3000)));
+    assert_eq!(service.servers[0].authority, "127.0.0.1:3000");
     assert_eq!(t.len(), 1);
     assert!(!t.is_empty());
     assert!(RouteTable::default().is_empty());
@@ -148,9 +166,11 @@ fn unresolvable_targets_skip_only_their_routes() {
             _ => loopback(target),
         }
     };
-    let (t, errors) = RouteTable::build(&specs, &mut resolve);
-    let ids: Vec<_> = t.routes().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["b.com"]);
+    let mut services = Vec::new();
+    let (routers, errors) = file_routers(&specs, &mut resolve, &mut services);
+    let names: Vec<_> = routers.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["b.com@routes"]);
+    assert_eq!(services.len(), 1);
     assert_eq!(
         calls,
         ["down.invalid:80", "up:80", "empty:80"],
@@ -171,11 +191,13 @@ fn unresolvable_targets_skip_only_their_routes() {
 }
 
 #[test]
-fn duplicate_addresses_are_dropped() {
-    let specs = [spec("a.com", "a:80")];
+fn duplicate_addresses_are_dropped_and_service_indices_are_offset() {
+    let specs = [spec("a.com", "a:80"), spec("b.com", "b:80")];
     let addr = SocketAddr::from(([10, 0, 0, 1], 80));
-    let (t, _) = RouteTable::build(&specs, &mut |_| Ok(vec![addr, addr]));
-    assert_eq!(t.routes().map(|r| r.upstreams.len()).sum::<usize>(), 1);
+    let mut services = vec![provider_service("p@http")];
+    let (routers, _) = file_routers(&specs, &mut |_| Ok(vec![addr, addr]), &mut services);
+    assert_eq!(routers.iter().map(|r| r.service).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(services[1].servers.len(), 1);
 }
 
 #[test]
@@ -188,21 +210,113 @@ fn duplicates_and_hand_made_bad_specs_are_reported() {
     let mut second = spec("c.com/x/", "two:80");
     second.source = "later".into();
     let specs = [upper, slash, first, second];
-    let (t, errors) = RouteTable::build(&specs, &mut loopback);
-    assert_eq!(t.routes().map(|r| r.target.host.as_str()).collect::<Vec<_>>(), ["one"]);
+    let mut services = Vec::new();
+    let (routers, errors) = file_routers(&specs, &mut loopback, &mut services);
+    assert_eq!(
+        routers.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        ["c.com/x@routes"]
+    );
     assert_eq!(errors.len(), 3, "{errors:?}");
     assert!(errors
         .iter()
         .any(|e| e.to_string() == r#"route "c.com/x" (later): duplicate of the route at test#c.com/x; ignored"#));
 }
 
+fn provider_service(name: &str) -> Service {
+    Service {
+        name: name.into(),
+        servers: Box::new([]),
+        pass_host_header: true,
+    }
+}
+
+fn router(name: &str, rule: &str, priority: Option<i64>, entry_points: u64) -> RouterDef {
+    let rule = parse(rule).expect(rule);
+    RouterDef {
+        name: name.into(),
+        priority: priority.unwrap_or_else(|| rule.priority()),
+        rule,
+        entry_points,
+        tls: false,
+        service: 0,
+    }
+}
+
 #[test]
-fn routes_are_listed_by_host_then_prefix() {
-    let specs: Vec<RouteSpec> = ["b.com/z", "a.com/b", "b.com", "a.com"]
-        .iter()
-        .map(|id| spec(id, "up:1"))
-        .collect();
-    let (t, _) = RouteTable::build(&specs, &mut loopback);
-    let ids: Vec<_> = t.routes().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["a.com", "a.com/b", "b.com", "b.com/z"]);
+fn routers_are_ordered_by_priority_then_name() {
+    let routers = vec![
+        router("b@http", "Host(`x.com`)", Some(5), u64::MAX),
+        router("a@http", "Host(`x.com`)", Some(5), u64::MAX),
+        router("c@http", "PathPrefix(`/`)", Some(9), u64::MAX),
+        router("d@http", "Host(`x.com`) || Host(`y.com`)", None, u64::MAX),
+    ];
+    let t = RouteTable::build(routers, vec![provider_service("s@http")]);
+    let names: Vec<_> = t.routers().iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["d@http", "c@http", "a@http", "b@http"]);
+    assert_eq!(hit(&t, "x.com", "/"), Some("d@http"));
+    assert_eq!(hit(&t, "z.com", "/"), Some("c@http"));
+    assert_eq!(t.services().len(), 1);
+}
+
+#[test]
+fn host_index_and_fallbacks_merge_in_table_order() {
+    let routers = vec![
+        router("exact-high@http", "Host(`x.com`) && Path(`/a`)", Some(100), u64::MAX),
+        router("fallback-mid@http", "PathPrefix(`/a`)", Some(50), u64::MAX),
+        router("exact-low@http", "Host(`x.com`)", Some(10), u64::MAX),
+        router("wild@http", "Host(`*.com`)", Some(5), u64::MAX),
+        router("never@http", "Host(`x.com`) && Host(`y.com`)", Some(1000), u64::MAX),
+    ];
+    let t = RouteTable::build(routers, vec![provider_service("s@http")]);
+    assert_eq!(hit(&t, "x.com", "/a"), Some("exact-high@http"));
+    assert_eq!(hit(&t, "x.com", "/ab"), Some("fallback-mid@http"));
+    assert_eq!(hit(&t, "x.com", "/b"), Some("exact-low@http"));
+    assert_eq!(hit(&t, "y.com", "/b"), Some("wild@http"));
+    assert_eq!(hit(&t, "y.org", "/b"), None);
+}
+
+#[test]
+fn entry_point_bits_select_routers() {
+    let routers = vec![
+        router("web@http", "PathPrefix(`/`)", Some(10), 0b01),
+        router("secure@http", "PathPrefix(`/`)", Some(5), 0b10),
+        router("high@http", "PathPrefix(`/`)", Some(1), 1 << 63),
+    ];
+    let t = RouteTable::build(routers, vec![provider_service("s@http")]);
+    assert_eq!(hit_on(&t, "x.com", "/", 0), Some("web@http"));
+    assert_eq!(hit_on(&t, "x.com", "/", 1), Some("secure@http"));
+    assert_eq!(hit_on(&t, "x.com", "/", 2), None);
+    assert_eq!(hit_on(&t, "x.com", "/", 63), Some("high@http"));
+    assert_eq!(hit_on(&t, "x.com", "/", 64), None);
+}
+
+#[test]
+fn provider_and_file_routers_share_one_table() {
+    let mut services = vec![provider_service("p@http")];
+    let specs: Vec<RouteSpec> = ["x.com/app", "x.com"].iter().map(|id| spec(id, "up:1")).collect();
+    let (mut routers, errors) = file_routers(&specs, &mut loopback, &mut services);
+    assert!(errors.is_empty());
+    routers.push(router("p@http", "Host(`x.com`)", None, u64::MAX));
+    routers.push(router(
+        "api@http",
+        "Host(`x.com`) && PathPrefix(`/app/api`)",
+        None,
+        u64::MAX,
+    ));
+    let t = RouteTable::build(routers, services);
+    assert_eq!(hit(&t, "x.com", "/app/api/v1"), Some("api@http"));
+    assert_eq!(hit(&t, "x.com", "/app/x"), Some("x.com/app@routes"));
+    assert_eq!(
+        hit(&t, "x.com", "/other"),
+        Some("x.com@routes"),
+        "route file beats a bare Host router"
+    );
+}
+
+#[test]
+fn routers_with_a_bad_service_index_are_dropped() {
+    let mut bad = router("bad@http", "PathPrefix(`/`)", None, u64::MAX);
+    bad.service = 7;
+    let t = RouteTable::build(vec![bad], vec![provider_service("s@http")]);
+    assert!(t.is_empty());
 }

@@ -1,0 +1,411 @@
+//! Compiling the sources into one route table: provider routers and services (`name@http`) plus route-file
+//! routes (`id@routes`), with a report of every router and service, enabled or disabled and why.
+//!
+//! A router that names an unknown service, uses any middleware (ringress implements none yet, and a router must
+//! never be served without its middlewares), has an invalid rule or no valid entrypoint is disabled and reported;
+//! the rest apply. Runs on the control thread only (it may resolve DNS names); never touches a client socket.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::net::SocketAddr;
+
+use crate::provider::dynamic::{Dynamic, Section, ServiceKind};
+use crate::provider::TlsConf;
+use crate::route::{file_routers, RouteFiles, RouteTable, RouterDef, Service, Target, Upstream};
+
+/// The provider name Traefik gives the HTTP provider.
+pub const HTTP: &str = "http";
+/// The provider name of route files.
+pub const ROUTES: &str = "routes";
+
+/// One router as the admin API and `ringress check` show it.
+#[derive(Debug, Clone)]
+pub struct RouterReport {
+    /// Qualified name, `83a6@http` or `x.com/app@routes`.
+    pub name: String,
+    /// `http` or `routes`.
+    pub provider: &'static str,
+    /// The rule as written.
+    pub rule: String,
+    /// Qualified service name.
+    pub service: String,
+    /// Effective priority (0 when the rule did not parse).
+    pub priority: i64,
+    /// Entrypoints it listens on (all proxy entrypoints when the router names none).
+    pub entry_points: Vec<String>,
+    /// The router's `tls` section, as received.
+    pub tls: Option<serde_json::Value>,
+    /// Middlewares it names.
+    pub middlewares: Vec<String>,
+    /// Why it is disabled; empty when enabled.
+    pub errors: Vec<String>,
+    /// Non-fatal remarks (unknown keys, unknown entrypoints).
+    pub warnings: Vec<String>,
+}
+
+/// One service as the admin API shows it.
+#[derive(Debug, Clone)]
+pub struct ServiceReport {
+    /// Qualified name.
+    pub name: String,
+    /// `http` or `routes`.
+    pub provider: &'static str,
+    /// Server URLs as received.
+    pub servers: Vec<String>,
+    /// Whether the client's Host header is passed upstream.
+    pub pass_host_header: bool,
+    /// Why it (or some of its servers) cannot be used.
+    pub errors: Vec<String>,
+    /// Routers that use it.
+    pub used_by: Vec<String>,
+}
+
+/// Everything the admin API needs to describe the table.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Every router, enabled or not, sorted by name.
+    pub routers: Vec<RouterReport>,
+    /// Every service, sorted by name.
+    pub services: Vec<ServiceReport>,
+}
+
+impl Report {
+    /// Routers that are disabled.
+    pub fn disabled(&self) -> usize {
+        self.routers.iter().filter(|r| !r.errors.is_empty()).count()
+    }
+}
+
+/// The result of a compile.
+pub struct Compiled {
+    /// The table workers will serve.
+    pub table: RouteTable,
+    /// The description of every router and service.
+    pub report: Report,
+}
+
+/// Resolves a server's host (blocking DNS; control thread only).
+pub type Resolver<'a> = &'a mut dyn FnMut(&Target) -> io::Result<Vec<SocketAddr>>;
+
+/// Builds the table from the provider's last good configuration and the route files.
+pub fn compile(
+    dynamic: Option<&Dynamic>,
+    files: Option<&RouteFiles>,
+    entry_points: &[String],
+    resolve: Resolver<'_>,
+) -> Compiled {
+    let mut services: Vec<Service> = Vec::new();
+    let mut routers: Vec<RouterDef> = Vec::new();
+    let mut report = Report::default();
+
+    if let Some(d) = dynamic {
+        compile_provider(d, entry_points, resolve, &mut routers, &mut services, &mut report);
+    }
+    if let Some(f) = files {
+        let first_service = services.len();
+        let (defs, errors) = file_routers(&f.specs, resolve, &mut services);
+        for s in services.iter().skip(first_service) {
+            report.services.push(ServiceReport {
+                name: s.name.clone(),
+                provider: ROUTES,
+                servers: s.servers.iter().map(|u| format!("http://{}", u.authority)).collect(),
+                pass_host_header: s.pass_host_header,
+                errors: Vec::new(),
+                used_by: Vec::new(),
+            });
+        }
+        for def in defs {
+            report.routers.push(RouterReport {
+                name: def.name.clone(),
+                provider: ROUTES,
+                rule: def.rule.source().to_string(),
+                service: services.get(def.service).map(|s| s.name.clone()).unwrap_or_default(),
+                priority: def.priority,
+                entry_points: entry_points.to_vec(),
+                tls: None,
+                middlewares: Vec::new(),
+                errors: Vec::new(),
+                warnings: Vec::new(),
+            });
+            routers.push(def);
+        }
+        for e in errors {
+            let text = e.to_string();
+            report.routers.push(RouterReport {
+                name: format!("{}@{ROUTES}", e.id()),
+                provider: ROUTES,
+                rule: String::new(),
+                service: String::new(),
+                priority: 0,
+                entry_points: Vec::new(),
+                tls: None,
+                middlewares: Vec::new(),
+                errors: vec![text],
+                warnings: Vec::new(),
+            });
+        }
+    }
+
+    // usedBy, from the enabled routers.
+    let mut used: HashMap<&str, Vec<String>> = HashMap::new();
+    for r in report.routers.iter().filter(|r| r.errors.is_empty()) {
+        used.entry(r.service.as_str()).or_default().push(r.name.clone());
+    }
+    let used: HashMap<String, Vec<String>> = used.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    for s in &mut report.services {
+        s.used_by = used.get(&s.name).cloned().unwrap_or_default();
+        s.used_by.sort();
+    }
+    report.routers.sort_by(|a, b| a.name.cmp(&b.name));
+    report.services.sort_by(|a, b| a.name.cmp(&b.name));
+    Compiled {
+        table: RouteTable::build(routers, services),
+        report,
+    }
+}
+
+fn compile_provider(
+    d: &Dynamic,
+    entry_points: &[String],
+    resolve: Resolver<'_>,
+    routers: &mut Vec<RouterDef>,
+    services: &mut Vec<Service>,
+    report: &mut Report,
+) {
+    // Services first: routers refer to them by name.
+    let mut by_name: BTreeMap<String, Option<usize>> = BTreeMap::new();
+    for (name, conf) in &d.services {
+        let full = qualify(name);
+        let mut sr = ServiceReport {
+            name: full.clone(),
+            provider: HTTP,
+            servers: Vec::new(),
+            pass_host_header: true,
+            errors: Vec::new(),
+            used_by: Vec::new(),
+        };
+        match &conf.kind {
+            ServiceKind::LoadBalancer(lb) => {
+                sr.pass_host_header = lb.pass_host_header;
+                let mut upstreams = Vec::new();
+                for server in &lb.servers {
+                    sr.servers.push(server.url.clone());
+                    if server.weight.is_some_and(|w| w <= 0) {
+                        continue;
+                    }
+                    match server_target(&server.url) {
+                        Ok(t) => match resolve(&t) {
+                            Ok(addrs) if !addrs.is_empty() => {
+                                upstreams.extend(addrs.into_iter().map(|addr| Upstream {
+                                    addr,
+                                    authority: t.to_string(),
+                                }))
+                            }
+                            Ok(_) => sr
+                                .errors
+                                .push(format!("server {:?}: {} resolves to no address", server.url, t)),
+                            Err(e) => sr
+                                .errors
+                                .push(format!("server {:?}: cannot resolve {}: {e}", server.url, t)),
+                        },
+                        Err(reason) => sr.errors.push(format!("server {:?}: {reason}", server.url)),
+                    }
+                }
+                by_name.insert(full.clone(), Some(services.len()));
+                services.push(Service {
+                    name: full,
+                    servers: upstreams.into_boxed_slice(),
+                    pass_host_header: lb.pass_host_header,
+                });
+            }
+            ServiceKind::Unsupported(kind) => {
+                sr.errors
+                    .push(format!("service type {kind:?} is not supported by ringress"));
+                by_name.insert(full, None);
+            }
+        }
+        report.services.push(sr);
+    }
+    for bad in d.invalid.iter().filter(|b| b.section == Section::Service) {
+        by_name.insert(bad.name.clone(), None);
+        report.services.push(ServiceReport {
+            name: bad.name.clone(),
+            provider: HTTP,
+            servers: Vec::new(),
+            pass_host_header: true,
+            errors: vec![bad.reason.clone()],
+            used_by: Vec::new(),
+        });
+    }
+
+    for (name, conf) in &d.routers {
+        let full = qualify(name);
+        let service = conf.service.as_deref().map(qualify).unwrap_or_default();
+        let mut rr = RouterReport {
+            name: full.clone(),
+            provider: HTTP,
+            rule: conf.rule.clone(),
+            service: service.clone(),
+            priority: conf.priority.unwrap_or(0),
+            entry_points: conf.entry_points.clone().unwrap_or_else(|| entry_points.to_vec()),
+            tls: conf.tls.as_ref().map(tls_json),
+            middlewares: conf.middlewares.clone(),
+            errors: Vec::new(),
+            warnings: router_warnings(&d.warnings, &full),
+        };
+        let rule = match crate::rule::parse(&conf.rule) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                rr.errors.push(format!("invalid rule: {e}"));
+                None
+            }
+        };
+        let svc = if service.is_empty() {
+            rr.errors.push("the router has no service".to_string());
+            None
+        } else {
+            match by_name.get(&service) {
+                Some(Some(i)) => Some(*i),
+                Some(None) => {
+                    rr.errors.push(format!("the service {service:?} is disabled"));
+                    None
+                }
+                None => {
+                    rr.errors.push(format!("the service {service:?} does not exist"));
+                    None
+                }
+            }
+        };
+        for m in &conf.middlewares {
+            rr.errors.push(format!(
+                "middleware {:?} is not supported by ringress; the router is not served without it",
+                qualify(m)
+            ));
+        }
+        let mask = match &conf.entry_points {
+            None => u64::MAX,
+            Some(names) => {
+                let mut mask = 0u64;
+                for n in names {
+                    match entry_points.iter().position(|e| e == n) {
+                        Some(i) if i < 64 => mask |= 1 << i,
+                        _ => rr.warnings.push(format!("entryPoint {n:?} does not exist")),
+                    }
+                }
+                if mask == 0 {
+                    rr.errors.push("no valid entryPoint for this router".to_string());
+                }
+                mask
+            }
+        };
+        if let (Some(rule), Some(svc), true) = (rule, svc, rr.errors.is_empty()) {
+            let priority = conf.priority.unwrap_or_else(|| rule.priority());
+            rr.priority = priority;
+            routers.push(RouterDef {
+                name: full,
+                rule,
+                priority,
+                entry_points: mask,
+                tls: conf.tls.is_some(),
+                service: svc,
+            });
+        }
+        report.routers.push(rr);
+    }
+    for bad in d.invalid.iter().filter(|b| b.section == Section::Router) {
+        report.routers.push(RouterReport {
+            name: bad.name.clone(),
+            provider: HTTP,
+            rule: String::new(),
+            service: String::new(),
+            priority: 0,
+            entry_points: Vec::new(),
+            tls: None,
+            middlewares: Vec::new(),
+            errors: vec![bad.reason.clone()],
+            warnings: Vec::new(),
+        });
+    }
+}
+
+/// The decoder's warnings about router `full` (they start `router "<full>": `).
+fn router_warnings(all: &[String], full: &str) -> Vec<String> {
+    let prefix = format!("router \"{full}\": ");
+    all.iter()
+        .filter_map(|w| w.strip_prefix(&prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A router's `tls` section as Traefik's API shows it.
+fn tls_json(t: &TlsConf) -> serde_json::Value {
+    let mut o = serde_json::Map::new();
+    if let Some(r) = &t.cert_resolver {
+        o.insert("certResolver".into(), serde_json::json!(r));
+    }
+    if !t.domains.is_empty() {
+        let domains: Vec<serde_json::Value> = t
+            .domains
+            .iter()
+            .map(|d| serde_json::json!({ "main": d.main, "sans": d.sans }))
+            .collect();
+        o.insert("domains".into(), serde_json::Value::Array(domains));
+    }
+    if let Some(opt) = &t.options {
+        o.insert("options".into(), serde_json::json!(opt));
+    }
+    serde_json::Value::Object(o)
+}
+
+/// `name` qualified with the HTTP provider unless it already names a provider.
+fn qualify(name: &str) -> String {
+    if name.contains('@') {
+        name.to_string()
+    } else {
+        format!("{name}@{HTTP}")
+    }
+}
+
+/// The `host:port` of a server URL (`http://10.50.0.2:24207`, path ignored as Traefik does).
+fn server_target(url: &str) -> Result<Target, String> {
+    let rest = match url.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+        Some((scheme, _)) => return Err(format!("scheme {scheme:?} is not supported (http only)")),
+        None => return Err("not a URL (expected http://host:port)".to_string()),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err("credentials in server URLs are not supported".to_string());
+    }
+    let with_port = if authority.ends_with(']') || !authority.contains(':') {
+        format!("{authority}:80")
+    } else {
+        authority.to_string()
+    };
+    Target::parse(&with_port).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls() {
+        assert_eq!(
+            server_target("http://10.50.0.2:24207").map(|t| t.to_string()),
+            Ok("10.50.0.2:24207".into())
+        );
+        assert_eq!(server_target("http://app:8080/base/path").map(|t| t.port), Ok(8080));
+        assert_eq!(server_target("http://app").map(|t| t.port), Ok(80));
+        assert_eq!(server_target("http://[::1]:81").map(|t| t.port), Ok(81));
+        assert!(server_target("https://app:443").is_err());
+        assert!(server_target("app:80").is_err());
+        assert!(server_target("http://u:p@app:80").is_err());
+    }
+
+    #[test]
+    fn qualified_names() {
+        assert_eq!(qualify("83a6"), "83a6@http");
+        assert_eq!(qualify("api@internal"), "api@internal");
+    }
+}

@@ -1,0 +1,113 @@
+//! Provider health as the admin API shows it: last success, last error, consecutive failures, table age.
+//!
+//! Written only by the control thread, once per poll; read by the admin endpoint with `try_lock`, so a reader
+//! never waits on the writer (it retries after yielding instead). Never holds secrets: error texts come from
+//! `provider` errors, which never include the token or header values.
+
+use std::sync::{Arc, Mutex, TryLockError};
+use std::time::{Duration, SystemTime};
+
+/// What the admin API reports about one provider.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderStatus {
+    /// The endpoint, without credentials or query string.
+    pub endpoint: String,
+    /// The poll interval.
+    pub poll_interval: Duration,
+    /// When a poll last succeeded (a 200 with a decodable body).
+    pub last_success: Option<SystemTime>,
+    /// When a poll was last attempted.
+    pub last_attempt: Option<SystemTime>,
+    /// The last failure's text and time, cleared by a success.
+    pub last_error: Option<(SystemTime, String)>,
+    /// Failed polls since the last success.
+    pub consecutive_failures: u64,
+    /// When the provider's configuration last changed the table.
+    pub last_change: Option<SystemTime>,
+    /// Routers the provider's last good configuration declared (enabled or not).
+    pub routers: usize,
+}
+
+/// What the admin API reports about route files.
+#[derive(Debug, Clone, Default)]
+pub struct FilesStatus {
+    /// The configured path.
+    pub path: String,
+    /// Routers loaded from the files.
+    pub routers: usize,
+    /// Problems found in the files (one line each).
+    pub errors: Vec<String>,
+}
+
+/// Both sources' status, shared between the control thread (writer) and the workers' admin endpoint (readers).
+#[derive(Debug, Default)]
+pub struct StatusBoard {
+    inner: Mutex<Board>,
+}
+
+/// A copy of the board.
+#[derive(Debug, Clone, Default)]
+pub struct Board {
+    /// The HTTP provider, when configured.
+    pub http: Option<ProviderStatus>,
+    /// Route files, when configured.
+    pub files: Option<FilesStatus>,
+}
+
+impl StatusBoard {
+    /// A shared, empty board.
+    pub fn new() -> Arc<Self> {
+        Arc::new(StatusBoard::default())
+    }
+
+    /// Applies `f` to the board (control thread only).
+    pub fn update(&self, f: impl FnOnce(&mut Board)) {
+        let mut guard = match self.inner.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard);
+    }
+
+    /// A copy of the board if it is not being written right now; `None` means "try again shortly".
+    pub fn try_read(&self) -> Option<Board> {
+        match self.inner.try_lock() {
+            Ok(g) => Some(g.clone()),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner().clone()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+}
+
+impl Board {
+    /// The `/api/providers` document at time `now`.
+    pub fn render(&self, now: SystemTime) -> String {
+        use serde_json::json;
+        let time = |t: Option<SystemTime>| t.map(rfc3339);
+        let http = self.http.as_ref().map(|h| {
+            json!({
+                "endpoint": h.endpoint,
+                "pollInterval": format!("{}s", h.poll_interval.as_secs_f64()),
+                "lastSuccess": time(h.last_success),
+                "lastAttempt": time(h.last_attempt),
+                "lastError": h.last_error.as_ref().map(|(_, e)| e.clone()),
+                "lastErrorAt": time(h.last_error.as_ref().map(|(t, _)| *t)),
+                "consecutiveFailures": h.consecutive_failures,
+                "lastChange": time(h.last_change),
+                "tableAgeSeconds": h.last_success.map(|t| now.duration_since(t).map(|d| d.as_secs_f64()).unwrap_or(0.0)),
+                "routers": h.routers,
+            })
+        });
+        let files = self
+            .files
+            .as_ref()
+            .map(|f| json!({ "path": f.path, "routers": f.routers, "errors": f.errors }));
+        json!({ "http": http, "routes": files }).to_string()
+    }
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    let mut s = String::with_capacity(20);
+    crate::logging::push_utc_timestamp(&mut s, t);
+    s
+}

@@ -1,0 +1,57 @@
+//! `Rule::hosts` (the index key set) and priorities.
+
+use crate::rule::{parse, segment_prefix_rule};
+
+fn hosts(rule: &str) -> Option<Vec<String>> {
+    parse(rule).expect(rule).hosts()
+}
+
+fn list(hosts: &[&str]) -> Option<Vec<String>> {
+    Some(hosts.iter().map(|h| h.to_string()).collect())
+}
+
+#[test]
+fn host_sets() {
+    assert_eq!(hosts("Host(`A.com.`)"), list(&["a.com"]));
+    assert_eq!(hosts("Host(`b.com`) || Host(`a.com`)"), list(&["a.com", "b.com"]));
+    assert_eq!(hosts("Host(`a.com`) || Host(`a.com`)"), list(&["a.com"]));
+    assert_eq!(hosts("Host(`a.com`) && Path(`/x`)"), list(&["a.com"]));
+    assert_eq!(
+        hosts("(Host(`a.com`) || Host(`b.com`)) && Host(`b.com`)"),
+        list(&["b.com"])
+    );
+    assert_eq!(hosts("Host(`a.com`) && Host(`b.com`)"), list(&[]));
+    assert_eq!(hosts("Host(`a.com`) || Path(`/x`)"), None);
+    assert_eq!(hosts("Host(`*.a.com`)"), None);
+    assert_eq!(hosts("Host(`*`)"), None);
+    assert_eq!(hosts("HostRegexp(`a`)"), None);
+    assert_eq!(hosts("!Host(`a.com`)"), None);
+    assert_eq!(hosts("!!Host(`a.com`)"), None);
+    assert_eq!(hosts("Path(`/`)"), None);
+    assert_eq!(hosts("Host(`*.a.com`) && Host(`x.a.com`)"), list(&["x.a.com"]));
+    assert_eq!(hosts("Host(`::1`) || Host(`[::2]`)"), list(&["[::1]", "[::2]"]));
+}
+
+#[test]
+fn default_priority_is_the_rule_length() {
+    assert_eq!(parse("Host(`example.org`)").expect("rule").priority(), 19);
+    assert!(
+        parse("PathPrefix(`/without`)").expect("rule").priority()
+            > parse("PathPrefix(`/with`)").expect("rule").priority()
+    );
+    assert_eq!(parse(" Host(`a`) ").expect("rule").priority(), 11);
+}
+
+#[test]
+fn route_file_priority_beats_a_bare_host_and_grows_with_the_prefix() {
+    let bare = parse("Host(`x.com`)").expect("rule").priority();
+    let root = segment_prefix_rule("x.com", "");
+    let app = segment_prefix_rule("x.com", "/app");
+    let admin = segment_prefix_rule("x.com", "/app/admin");
+    assert_eq!(root.priority(), "Host(`x.com`) && PathPrefix(``)".len() as i64);
+    assert!(root.priority() > bare);
+    assert!(app.priority() > root.priority());
+    assert!(admin.priority() > app.priority());
+    assert_eq!(app.hosts(), Some(vec!["x.com".to_string()]));
+    assert_eq!(app.source(), "Host(`x.com`) && SegmentPrefix(`/app`)");
+}
