@@ -1,7 +1,9 @@
 //! The immutable routing snapshot a worker serves from.
 //!
-//! Built only by the control thread, sent whole to every worker; a worker swaps its local pointer and never mutates
-//! one. Holds no sockets, no files and no locks.
+//! Built only by the control thread, which sends every worker its own copy (so no refcount or regex cache is shared
+//! between cores); a worker swaps its local pointer and never mutates one. Holds no sockets, no files and no locks.
+
+use std::sync::Arc;
 
 use crate::route::RouteTable;
 
@@ -13,7 +15,7 @@ pub struct Snapshot {
     /// The route table compiled from the provider and route files.
     pub routes: RouteTable,
     /// The `/api/rawdata` document describing every router and service, rendered by the control thread.
-    pub rawdata: String,
+    pub rawdata: Arc<str>,
 }
 
 impl Snapshot {
@@ -22,7 +24,7 @@ impl Snapshot {
         Snapshot {
             generation: 0,
             routes: RouteTable::default(),
-            rawdata: String::from(r#"{"routers":{},"services":{},"middlewares":{}}"#),
+            rawdata: Arc::from(r#"{"routers":{},"services":{},"middlewares":{}}"#),
         }
     }
 }

@@ -379,9 +379,14 @@ fn token_secrecy(via: TokenVia) {
 
     // `ringress check` with the same config, run in a fresh directory.
     let dir = TempDir::new("check-token");
+    let web = free_port();
+    let mut admin = free_port();
+    while admin == web {
+        admin = free_port();
+    }
     let cfg = cfg
-        .replace("@WEB_PORT@", &free_port().to_string())
-        .replace("@ADMIN_PORT@", &free_port().to_string());
+        .replace("@WEB_PORT@", &web.to_string())
+        .replace("@ADMIN_PORT@", &admin.to_string());
     dir.write("ringress.yml", &cfg);
     for (name, contents) in &extra.files {
         dir.write(name, contents);

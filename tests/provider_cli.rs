@@ -23,9 +23,14 @@ fn sample(port: u16) -> Dynamic {
 /// Runs `ringress check --config ringress.yml` on `config` in a fresh directory.
 fn check(tag: &str, config: &str) -> CliOutput {
     let dir = TempDir::new(tag);
+    let web = free_port();
+    let mut admin = free_port();
+    while admin == web {
+        admin = free_port();
+    }
     let cfg = config
-        .replace("@WEB_PORT@", &free_port().to_string())
-        .replace("@ADMIN_PORT@", &free_port().to_string());
+        .replace("@WEB_PORT@", &web.to_string())
+        .replace("@ADMIN_PORT@", &admin.to_string());
     dir.write("ringress.yml", &cfg);
     run_cli(dir.path(), &["check", "--config", "ringress.yml"])
 }

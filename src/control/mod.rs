@@ -113,7 +113,7 @@ impl Control {
             .any(|s| s.errors.iter().any(|e| e.contains("resolve")));
         let rawdata = rawdata::render(&compiled.report);
         if !(provider_changed || files_changed || self.current.is_none())
-            && self.current.as_ref().is_some_and(|c| c.rawdata == rawdata)
+            && self.current.as_ref().is_some_and(|c| *c.rawdata == *rawdata)
         {
             return false;
         }
@@ -133,13 +133,22 @@ impl Control {
             });
         }
         self.generation += 1;
+        let rawdata: Arc<str> = Arc::from(rawdata);
+        // Each worker gets its own table: nothing a request touches is shared between cores.
+        for m in self.mailboxes.iter().skip(1) {
+            m.send(WorkerMsg::Snapshot(Arc::new(Snapshot {
+                generation: self.generation,
+                routes: compiled.table.clone(),
+                rawdata: rawdata.clone(),
+            })));
+        }
         let snapshot = Arc::new(Snapshot {
             generation: self.generation,
             routes: compiled.table,
             rawdata,
         });
-        for m in &self.mailboxes {
-            m.send(WorkerMsg::Snapshot(snapshot.clone()));
+        if let Some(first) = self.mailboxes.first() {
+            first.send(WorkerMsg::Snapshot(snapshot.clone()));
         }
         self.current = Some(snapshot);
         true

@@ -1,59 +1,100 @@
 //! Rendering the compiled report in the shape of Traefik's `/api/rawdata`, plus a `provider` field per router.
 //!
-//! Rendered once per table change on the control thread; workers serve the bytes as they are. Never includes
-//! secrets: the report holds rules, names and server URLs only.
+//! Rendered once per table change on the control thread (serialised straight from borrowed views of the report,
+//! without building an intermediate JSON tree); workers serve the bytes as they are. Never includes secrets: the
+//! report holds rules, names and server URLs only.
 
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
-use super::compile::Report;
+use serde::Serialize;
+
+use super::compile::{Report, RouterReport, ServiceReport};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RouterView<'a> {
+    rule: &'a str,
+    service: &'a str,
+    priority: i64,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    entry_points: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    middlewares: &'a [String],
+    provider: &'a str,
+    status: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    error: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warning: &'a [String],
+}
+
+#[derive(Serialize)]
+struct ServerView<'a> {
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoadBalancerView<'a> {
+    servers: Vec<ServerView<'a>>,
+    pass_host_header: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceView<'a> {
+    load_balancer: LoadBalancerView<'a>,
+    provider: &'a str,
+    status: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    error: &'a [String],
+    used_by: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    routers: BTreeMap<&'a str, RouterView<'a>>,
+    services: BTreeMap<&'a str, ServiceView<'a>>,
+    middlewares: BTreeMap<&'a str, ()>,
+}
+
+fn router(r: &RouterReport) -> RouterView<'_> {
+    RouterView {
+        rule: &r.rule,
+        service: &r.service,
+        priority: r.priority,
+        entry_points: &r.entry_points,
+        tls: r.tls.as_ref(),
+        middlewares: &r.middlewares,
+        provider: r.provider,
+        status: if r.errors.is_empty() { "enabled" } else { "disabled" },
+        error: &r.errors,
+        warning: &r.warnings,
+    }
+}
+
+fn service(s: &ServiceReport) -> ServiceView<'_> {
+    let usable = s.errors.is_empty() || !s.servers.is_empty();
+    ServiceView {
+        load_balancer: LoadBalancerView {
+            servers: s.servers.iter().map(|u| ServerView { url: u }).collect(),
+            pass_host_header: s.pass_host_header,
+        },
+        provider: s.provider,
+        status: if usable { "enabled" } else { "disabled" },
+        error: &s.errors,
+        used_by: &s.used_by,
+    }
+}
 
 /// The `/api/rawdata` document for `report`.
 pub fn render(report: &Report) -> String {
-    let mut routers = Map::new();
-    for r in &report.routers {
-        let mut o = Map::new();
-        o.insert("rule".into(), json!(r.rule));
-        o.insert("service".into(), json!(r.service));
-        o.insert("priority".into(), json!(r.priority));
-        if !r.entry_points.is_empty() {
-            o.insert("entryPoints".into(), json!(r.entry_points));
-        }
-        if let Some(tls) = &r.tls {
-            o.insert("tls".into(), tls.clone());
-        }
-        if !r.middlewares.is_empty() {
-            o.insert("middlewares".into(), json!(r.middlewares));
-        }
-        o.insert("provider".into(), json!(r.provider));
-        o.insert(
-            "status".into(),
-            json!(if r.errors.is_empty() { "enabled" } else { "disabled" }),
-        );
-        if !r.errors.is_empty() {
-            o.insert("error".into(), json!(r.errors));
-        }
-        if !r.warnings.is_empty() {
-            o.insert("warning".into(), json!(r.warnings));
-        }
-        routers.insert(r.name.clone(), Value::Object(o));
-    }
-    let mut services = Map::new();
-    for s in &report.services {
-        let servers: Vec<Value> = s.servers.iter().map(|u| json!({ "url": u })).collect();
-        let mut o = Map::new();
-        o.insert(
-            "loadBalancer".into(),
-            json!({ "servers": servers, "passHostHeader": s.pass_host_header }),
-        );
-        o.insert("provider".into(), json!(s.provider));
-        let usable = s.errors.is_empty() || !s.servers.is_empty();
-        o.insert("status".into(), json!(if usable { "enabled" } else { "disabled" }));
-        if !s.errors.is_empty() {
-            o.insert("error".into(), json!(s.errors));
-        }
-        o.insert("usedBy".into(), json!(s.used_by));
-        services.insert(s.name.clone(), Value::Object(o));
-    }
-    let doc = json!({ "routers": routers, "services": services, "middlewares": {} });
-    doc.to_string()
+    let doc = Document {
+        routers: report.routers.iter().map(|r| (r.name.as_str(), router(r))).collect(),
+        services: report.services.iter().map(|s| (s.name.as_str(), service(s))).collect(),
+        middlewares: BTreeMap::new(),
+    };
+    serde_json::to_string(&doc).unwrap_or_else(|e| format!(r#"{{"error":"cannot render: {e}"}}"#))
 }

@@ -2,7 +2,6 @@
 //! neighbours and how fast a large body decodes.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 use super::*;
 
@@ -416,22 +415,10 @@ pub(super) fn big_body(count: usize) -> String {
 }
 
 #[test]
-fn ten_thousand_routers_decode_fast() {
+fn ten_thousand_routers_decode() {
+    // Timing lives in `bench/provider_apply.rs`; this checks the result.
     let body = big_body(10_000);
-    let mut best = Duration::MAX;
-    for _ in 0..3 {
-        let start = Instant::now();
-        let dynamic = ok(&body);
-        best = best.min(start.elapsed());
-        assert_eq!((dynamic.routers.len(), dynamic.services.len()), (10_000, 10_000));
-        assert!(dynamic.invalid.is_empty() && dynamic.warnings.is_empty());
-    }
-    eprintln!("decode: {} bytes, 10,000 routers + services: {best:?}", body.len());
-    // Release builds must stay well under 50 ms; debug builds are ~10x slower.
-    let limit = if cfg!(debug_assertions) {
-        Duration::from_millis(1000)
-    } else {
-        Duration::from_millis(50)
-    };
-    assert!(best < limit, "decoding took {best:?}");
+    let dynamic = ok(&body);
+    assert_eq!((dynamic.routers.len(), dynamic.services.len()), (10_000, 10_000));
+    assert!(dynamic.invalid.is_empty() && dynamic.warnings.is_empty());
 }

@@ -61,8 +61,10 @@ impl RouterDef {
     }
 }
 
-/// Immutable after [`RouteTable::build`]; `Send + Sync`, so one table can sit in a snapshot.
-#[derive(Debug, Default)]
+/// Immutable after [`RouteTable::build`]; `Send + Sync`, so one table can sit in a snapshot. Cloning gives a
+/// table that shares nothing mutable with the original (each regex gets its own cache pool), which is how every
+/// worker gets its own copy.
+#[derive(Clone, Debug, Default)]
 pub struct RouteTable {
     /// Sorted by priority descending, then name ascending.
     routers: Box<[RouterDef]>,
