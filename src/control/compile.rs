@@ -403,6 +403,90 @@ mod tests {
         assert!(server_target("http://u:p@app:80").is_err());
     }
 
+    fn literal(t: &Target) -> io::Result<Vec<SocketAddr>> {
+        let ip: std::net::IpAddr = t.host.parse().map_err(|_| io::Error::other("not an IP literal"))?;
+        Ok(vec![SocketAddr::new(ip, t.port)])
+    }
+
+    fn report_of<'a>(c: &'a Compiled, name: &str) -> &'a RouterReport {
+        c.report
+            .routers
+            .iter()
+            .find(|r| r.name == name)
+            .expect("router reported")
+    }
+
+    #[test]
+    fn bad_routers_are_disabled_with_reasons_and_the_rest_apply() {
+        let body = br#"{"http":{
+            "routers":{
+                "ok":{"rule":"Host(`ok.test`)","service":"ok"},
+                "badrule":{"rule":"Host(`x.test`","service":"ok"},
+                "nosvc":{"rule":"Host(`n.test`)","service":"missing"},
+                "mw":{"rule":"Host(`m.test`)","service":"ok","middlewares":["auth"]},
+                "badep":{"rule":"Host(`e.test`)","service":"ok","entryPoints":["nope"]},
+                "secure":{"rule":"Host(`s.test`)","service":"ok","entryPoints":["websecure"],"tls":{"certResolver":"le"}},
+                "weird":{"rule":"Host(`w.test`)","service":"w"}},
+            "services":{
+                "ok":{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:9001"},{"url":"https://127.0.0.1:9443"}]}},
+                "w":{"weighted":{"services":[]}}}}}"#;
+        let d = crate::provider::decode(body).expect("decodes");
+        let eps = vec!["web".to_string(), "websecure".to_string()];
+        let c = compile(Some(&d), None, &eps, &mut literal);
+        assert!(report_of(&c, "ok@http").errors.is_empty());
+        assert!(report_of(&c, "badrule@http").errors[0].starts_with("invalid rule: at "));
+        assert!(report_of(&c, "nosvc@http").errors[0].contains("\"missing@http\" does not exist"));
+        assert!(report_of(&c, "mw@http").errors[0].contains("middleware \"auth@http\""));
+        assert!(report_of(&c, "badep@http").errors[0].contains("no valid entryPoint"));
+        assert!(report_of(&c, "weird@http").errors[0].contains("disabled"));
+        assert_eq!(
+            report_of(&c, "ok@http").entry_points,
+            eps,
+            "no entryPoints means all of them"
+        );
+        assert_eq!(c.table.len(), 2, "only ok and secure are served");
+        let secure = c
+            .table
+            .routers()
+            .iter()
+            .find(|r| r.name == "secure@http")
+            .expect("secure");
+        assert_eq!(secure.entry_points, 0b10);
+        let svc = c.report.services.iter().find(|s| s.name == "ok@http").expect("service");
+        assert_eq!(svc.used_by, vec!["ok@http".to_string(), "secure@http".to_string()]);
+        assert!(
+            svc.errors[0].contains("https"),
+            "the https server is reported: {:?}",
+            svc.errors
+        );
+        let served = &c.table.services()[0];
+        assert_eq!(served.servers.len(), 1, "the usable server stays");
+    }
+
+    #[test]
+    fn route_files_join_the_same_table() {
+        let dir = std::env::temp_dir().join(format!("ringress-compile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("routes.yml");
+        std::fs::write(&file, "- id: files.test/app\n  target: 127.0.0.1:9002\n").expect("write");
+        let files = crate::route::load_route_files(&file);
+        let d = crate::provider::decode(
+            br#"{"http":{"routers":{"f":{"rule":"Host(`files.test`)","service":"f"}},"services":{"f":{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:9001"}]}}}}}"#,
+        )
+        .expect("decodes");
+        let c = compile(Some(&d), Some(&files), &["web".to_string()], &mut literal);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(c.table.len(), 2);
+        let names: Vec<&str> = c.table.routers().iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["files.test/app@routes", "f@http"],
+            "the longer route-file rule ranks first"
+        );
+        let r = report_of(&c, "files.test/app@routes");
+        assert_eq!((r.provider, r.service.as_str()), (ROUTES, "files.test/app@routes"));
+    }
+
     #[test]
     fn qualified_names() {
         assert_eq!(qualify("83a6"), "83a6@http");
