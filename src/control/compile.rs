@@ -29,7 +29,7 @@ pub struct RouterReport {
     pub rule: String,
     /// Qualified service name.
     pub service: String,
-    /// Effective priority (0 when the rule did not parse).
+    /// Effective priority: explicit, else the rule's length (0 when the rule did not parse).
     pub priority: i64,
     /// Entrypoints it listens on (all proxy entrypoints when the router names none).
     pub entry_points: Vec<String>,
@@ -254,7 +254,10 @@ fn compile_provider(
             warnings: router_warnings(&d.warnings, &full),
         };
         let rule = match crate::rule::parse(&conf.rule) {
-            Ok(r) => Some(r),
+            Ok(r) => {
+                rr.priority = conf.priority.unwrap_or_else(|| r.priority());
+                Some(r)
+            }
             Err(e) => {
                 rr.errors.push(format!("invalid rule: {e}"));
                 None
@@ -299,12 +302,10 @@ fn compile_provider(
             }
         };
         if let (Some(rule), Some(svc), true) = (rule, svc, rr.errors.is_empty()) {
-            let priority = conf.priority.unwrap_or_else(|| rule.priority());
-            rr.priority = priority;
             routers.push(RouterDef {
                 name: full,
                 rule,
-                priority,
+                priority: rr.priority,
                 entry_points: mask,
                 tls: conf.tls.is_some(),
                 service: svc,
@@ -436,6 +437,11 @@ mod tests {
         assert!(report_of(&c, "ok@http").errors.is_empty());
         assert!(report_of(&c, "badrule@http").errors[0].starts_with("invalid rule: at "));
         assert!(report_of(&c, "nosvc@http").errors[0].contains("\"missing@http\" does not exist"));
+        assert_eq!(
+            report_of(&c, "nosvc@http").priority,
+            18,
+            "a disabled router still shows its priority"
+        );
         assert!(report_of(&c, "mw@http").errors[0].contains("middleware \"auth@http\""));
         assert!(report_of(&c, "badep@http").errors[0].contains("no valid entryPoint"));
         assert!(report_of(&c, "weird@http").errors[0].contains("disabled"));

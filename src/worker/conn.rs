@@ -86,16 +86,18 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings
                 Err(_) => Pick::BadPath,
                 Ok(view) => match snapshot.routes.lookup(&view, ep.index) {
                     None => Pick::NotFound,
-                    Some((_, service)) => match service.servers.get(ctx.next_rr(service.servers.len())) {
-                        None => Pick::NoServer,
-                        Some(server) => {
-                            host_override.clear();
-                            if !service.pass_host_header {
-                                host_override.extend_from_slice(server.authority.as_bytes());
+                    Some((router, service)) => {
+                        match service.servers.get(ctx.next_rr(router.service, service.servers.len())) {
+                            None => Pick::NoServer,
+                            Some(server) => {
+                                host_override.clear();
+                                if !service.pass_host_header {
+                                    host_override.extend_from_slice(server.authority.as_bytes());
+                                }
+                                Pick::Upstream(server.addr, !service.pass_host_header)
                             }
-                            Pick::Upstream(server.addr, !service.pass_host_header)
                         }
-                    },
+                    }
                 },
             }
         };

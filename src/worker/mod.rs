@@ -102,7 +102,7 @@ pub struct WorkerCtx {
     idle_handle: CancelHandle,
     active: Cell<usize>,
     listening: RefCell<Vec<RawFd>>,
-    rr: Cell<usize>,
+    rr: RefCell<Vec<u32>>,
 }
 
 impl WorkerCtx {
@@ -135,11 +135,20 @@ impl WorkerCtx {
         self.idle_handle.clone()
     }
 
-    /// Next round-robin index below `n` (n > 0).
-    pub fn next_rr(&self, n: usize) -> usize {
-        let i = self.rr.get().wrapping_add(1);
-        self.rr.set(i);
-        i % n.max(1)
+    /// The next server index below `n` for service `service` (round-robin per service, per worker).
+    pub fn next_rr(&self, service: usize, n: usize) -> usize {
+        let mut rr = self.rr.borrow_mut();
+        if rr.len() <= service {
+            rr.resize(service + 1, 0);
+        }
+        match rr.get_mut(service) {
+            Some(slot) => {
+                let i = *slot;
+                *slot = slot.wrapping_add(1);
+                i as usize % n.max(1)
+            }
+            None => 0,
+        }
     }
 
     /// Marks a connection open until the guard drops.
@@ -244,7 +253,7 @@ async fn run(spec: WorkerSpec) {
         idle_handle,
         active: Cell::new(0),
         listening: RefCell::new(Vec::new()),
-        rr: Cell::new(0),
+        rr: RefCell::new(Vec::new()),
     });
     for (ep, std_listener) in spec.listeners {
         match TcpListener::from_std(std_listener) {
