@@ -439,7 +439,7 @@ mod tests {
         assert!(report_of(&c, "nosvc@http").errors[0].contains("\"missing@http\" does not exist"));
         assert_eq!(
             report_of(&c, "nosvc@http").priority,
-            18,
+            14,
             "a disabled router still shows its priority"
         );
         assert!(report_of(&c, "mw@http").errors[0].contains("middleware \"auth@http\""));
