@@ -10,9 +10,11 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "installing test prerequisites"
 missing=()
-for tool in curl; do
+for tool in curl openssl; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+# Debian's pebble package ships both pebble and pebble-challtestsrv (the ACME tests use a real CA on loopback).
+command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1 || missing+=("pebble")
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"

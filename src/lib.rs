@@ -5,6 +5,7 @@
 //! I/O; the control path (`control`, `config`, route-file loading) never touches a client socket.
 //!
 //! Module map:
+//! - [`acme`]: acme.json store (Traefik layout), certificate inspection, blocking ACME client.
 //! - [`cli`]: text output of the command-line tools.
 //! - [`config`]: the static configuration (Traefik's keys plus a `ringress:` section).
 //! - [`route`]: route files and the compiled route table.
@@ -16,6 +17,7 @@
 //! - [`control`]: the control thread that loads routes and broadcasts snapshots.
 //! - [`observe`]: per-worker counters and their Prometheus rendering.
 
+pub mod acme;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod control_plane;
 pub mod full_listener;
+pub mod pebble;
 pub mod proxy;
 pub mod upstream;
 pub mod wire;
