@@ -16,6 +16,7 @@
 //! - [`worker`]: the per-core runtimes, listeners and connection lifecycle.
 //! - [`control`]: the control thread that loads routes and broadcasts snapshots.
 //! - [`observe`]: per-worker counters and their Prometheus rendering.
+//! - [`tls`]: TLS termination: per-worker rustls configuration, SNI certificate map, the TLS stream.
 
 pub mod acme;
 pub mod cli;
@@ -29,4 +30,5 @@ pub mod proxy;
 pub mod route;
 pub mod rule;
 pub mod snapshot;
+pub mod tls;
 pub mod worker;

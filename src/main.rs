@@ -331,6 +331,9 @@ fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
 
     let signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    // Every proxy entrypoint also speaks TLS; until certificates arrive, the default one answers every name.
+    let default_cert = ringress::tls::default_cert::generate().map_err(|e| e.to_string())?;
+    let certs = ringress::tls::CertMap::new(default_cert);
     let mut handles = Vec::with_capacity(workers);
     for (id, (listeners, mailbox)) in per_worker.into_iter().zip(receivers).enumerate() {
         let spec = WorkerSpec {
@@ -340,6 +343,7 @@ fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
             settings: settings.clone(),
             counters: counters.clone(),
             status: status.clone(),
+            certs: Arc::new(certs.for_worker()),
         };
         handles.push(worker::spawn(spec).map_err(|e| format!("cannot start worker {id}: {e}"))?);
     }

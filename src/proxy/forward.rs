@@ -19,6 +19,7 @@ use super::dial::{dial, DialError};
 use super::io::{read_append, read_fresh, with_timeout, write_all, write_range};
 use super::pool::Pool;
 use super::respond;
+use super::ClientStream;
 use crate::http1::{
     parse_response, write_request_head, write_response_head, write_response_head_with, BodyKind, ChunkedDecoder,
     Forwarding, Limits, Method, Parsed, RequestHead, ResponseHead, ResponseOptions,
@@ -39,9 +40,9 @@ pub struct ProxySettings {
 }
 
 /// Everything one exchange borrows from its connection.
-pub struct Exchange<'a> {
-    /// The client socket.
-    pub client: &'a mut TcpStream,
+pub struct Exchange<'a, C: ClientStream> {
+    /// The client connection (plain TCP or TLS).
+    pub client: &'a mut C,
     /// Client read buffer: the request head at `[0..head_len]`, then whatever else the client sent. On return it
     /// holds only bytes past this request (a pipelined next request).
     pub cbuf: &'a mut Vec<u8>,
@@ -99,7 +100,7 @@ enum HeadFailure {
 }
 
 /// Runs one exchange. Never panics on peer input; every failure becomes a response or a closed connection.
-pub async fn forward(x: &mut Exchange<'_>, env: &Env<'_>) -> Outcome {
+pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) -> Outcome {
     let head = x.head;
     let hl = head.head_len;
 
@@ -297,8 +298,8 @@ enum BodyError {
     BadChunk,
 }
 
-async fn relay_request_body(
-    x: &mut Exchange<'_>,
+async fn relay_request_body<C: ClientStream>(
+    x: &mut Exchange<'_, C>,
     up: &mut TcpStream,
     body: &mut ReqBody,
     buffer_bytes: usize,
@@ -351,8 +352,8 @@ async fn relay_request_body(
     }
 }
 
-async fn read_response_head(
-    x: &mut Exchange<'_>,
+async fn read_response_head<C: ClientStream>(
+    x: &mut Exchange<'_, C>,
     up: &mut TcpStream,
     limit: Option<Duration>,
     limits: &Limits,
@@ -414,8 +415,8 @@ enum RespBody {
 }
 
 /// Relays the rest of the response body. `Ok(true)` if the upstream sent bytes past the end of the response.
-async fn relay_response_body(
-    x: &mut Exchange<'_>,
+async fn relay_response_body<C: ClientStream>(
+    x: &mut Exchange<'_, C>,
     up: &mut TcpStream,
     body: &mut RespBody,
     dechunk: bool,
@@ -480,7 +481,7 @@ async fn relay_response_body(
 }
 
 /// Answers a request the proxy refuses before anything reached the upstream, then closes.
-async fn reject(x: &mut Exchange<'_>, status: u16, body: &str) -> Outcome {
+async fn reject<C: ClientStream>(x: &mut Exchange<'_, C>, status: u16, body: &str) -> Outcome {
     x.scratch.clear();
     respond::write_text(x.scratch, status, body, false);
     let _ = write_all(x.client, x.scratch).await;
@@ -488,7 +489,12 @@ async fn reject(x: &mut Exchange<'_>, status: u16, body: &str) -> Outcome {
 }
 
 /// Answers an upstream failure (502/504). The client connection stays open only if its request was fully read.
-async fn upstream_failed(x: &mut Exchange<'_>, env: &Env<'_>, status: u16, request_complete: bool) -> Outcome {
+async fn upstream_failed<C: ClientStream>(
+    x: &mut Exchange<'_, C>,
+    env: &Env<'_>,
+    status: u16,
+    request_complete: bool,
+) -> Outcome {
     if status == 504 {
         WorkerCounters::inc(&env.counters.upstream_timeouts);
     } else {

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use monoio::buf::{IoBuf, IoBufMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, CancelHandle, CancelableAsyncReadRent};
-use monoio::net::TcpStream;
 
 /// Minimum free space guaranteed before a read.
 const MIN_READ: usize = 4096;
@@ -29,8 +28,8 @@ pub async fn read_append<R: AsyncReadRent>(io: &mut R, buf: &mut Vec<u8>, max: u
 
 /// Like [`read_append`], but the read is cancelled when `handle` is (used while a connection waits idle, so a
 /// draining worker can close it at once).
-pub async fn read_append_cancelable(
-    io: &mut TcpStream,
+pub async fn read_append_cancelable<R: CancelableAsyncReadRent>(
+    io: &mut R,
     buf: &mut Vec<u8>,
     max: usize,
     handle: CancelHandle,
@@ -92,7 +91,7 @@ pub async fn with_timeout<T>(
 
 /// Closes a client connection politely after an error response: half-close, then read and discard what the client
 /// is still sending for a moment, so the kernel does not reset the connection before the response is read.
-pub async fn linger_close(io: &mut TcpStream, scratch: &mut Vec<u8>) {
+pub async fn linger_close<S: AsyncReadRent + AsyncWriteRent>(io: &mut S, scratch: &mut Vec<u8>) {
     let _ = io.shutdown().await;
     let deadline = monoio::time::Instant::now() + Duration::from_millis(500);
     let mut discarded = 0usize;

@@ -9,7 +9,9 @@ pub mod forward;
 pub mod io;
 pub mod pool;
 pub mod respond;
+pub mod stream;
 pub mod tunnel;
 
 pub use forward::{forward, Exchange, Outcome};
 pub use pool::Pool;
+pub use stream::ClientStream;

@@ -1,7 +1,8 @@
-//! Responses the proxy writes itself: errors (400, 404, 502, 504, …), `100 Continue`, and the admin pages.
+//! Responses the proxy writes itself: errors (400, 404, 502, 504, …), redirects to https, `100 Continue`, and the
+//! admin pages.
 //!
 //! Bodies are short static texts; the head is written into the caller's reused buffer. Never echoes request data
-//! into a response (no reflected input).
+//! into a response body (no reflected input); a redirect's Location is built from the validated request head.
 
 use std::io::Write as _;
 
@@ -23,6 +24,18 @@ pub fn write_with_type(out: &mut Vec<u8>, status: u16, content_type: &str, body:
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
+}
+
+/// Appends a redirect to `location` with an empty body (301, 308). `location` comes from a parsed, validated
+/// request head (no control characters), so it cannot split the response.
+pub fn write_redirect(out: &mut Vec<u8>, status: u16, location: &[u8], keep_alive: bool) {
+    let _ = write!(out, "HTTP/1.1 {status} {}\r\nLocation: ", reason(status));
+    out.extend_from_slice(location);
+    out.extend_from_slice(b"\r\nContent-Length: 0\r\n");
+    if !keep_alive {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// The interim response sent when a client waits on `Expect: 100-continue`.

@@ -2,24 +2,26 @@
 //!
 //! Copies both directions through two reused buffers until both sides are done; an end of stream on one side is
 //! passed on as a half-close. Once one direction has ended, the other gets a bounded time to finish, so a peer that
-//! never closes cannot hold the connection forever. Never interprets the bytes.
+//! never closes cannot hold the connection forever. Never interprets the bytes. The client side is plain TCP or TLS
+//! (see [`ClientStream`]); the upstream side is always plain TCP.
 
 use std::time::Duration;
 
-use monoio::io::{AsyncWriteRent, OwnedReadHalf, OwnedWriteHalf, Splitable};
+use monoio::io::{AsyncReadRent, AsyncWriteRent, Splitable};
 use monoio::net::TcpStream;
 
 use super::io::{read_fresh, write_all, write_range};
+use super::ClientStream;
 
 /// How long the second direction may run on after the first has ended.
 const LINGER: Duration = Duration::from_secs(30);
 
 /// Tunnels until both directions end. `pending` holds bytes the client sent after its upgrade request.
-pub async fn tunnel(client: TcpStream, mut pending: Vec<u8>, mut upstream: TcpStream, buffer_bytes: usize) {
+pub async fn tunnel<C: ClientStream>(client: C, mut pending: Vec<u8>, mut upstream: TcpStream, buffer_bytes: usize) {
     if write_all(&mut upstream, &mut pending).await.is_err() {
         return;
     }
-    let (mut cr, mut cw) = client.into_split();
+    let (mut cr, mut cw) = client.into_halves();
     let (mut ur, mut uw) = upstream.into_split();
     let mut up_buf = pending;
     up_buf.clear();
@@ -33,11 +35,7 @@ pub async fn tunnel(client: TcpStream, mut pending: Vec<u8>, mut upstream: TcpSt
     }
 }
 
-async fn copy(
-    from: &mut OwnedReadHalf<TcpStream>,
-    to: &mut OwnedWriteHalf<TcpStream>,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<()> {
+async fn copy<R: AsyncReadRent, W: AsyncWriteRent>(from: &mut R, to: &mut W, buf: &mut Vec<u8>) -> std::io::Result<()> {
     loop {
         let cap = buf.capacity();
         let n = read_fresh(from, buf, cap).await?;

@@ -6,6 +6,11 @@
 //! heads with their 4xx and close → look the route up in the worker-local snapshot → forward → loop. Pipelined
 //! requests are answered in order because the next head is parsed only after the previous exchange ended.
 //!
+//! PROTOCOL: the first bytes decide, per connection, like Traefik: a TLS handshake record (`0x16`) starts a TLS
+//! handshake (the bytes already read are its start), anything else is plain HTTP. Both run the same generic code
+//! over [`ClientStream`]. Routers with a `tls` section are served only over TLS; on plain HTTP their hosts get a
+//! redirect to https (301 for GET/HEAD, 308 otherwise).
+//!
 //! Never reads files, never blocks, never holds the snapshot borrow across an await.
 
 use std::net::SocketAddr;
@@ -18,11 +23,15 @@ use crate::http1::{parse_request, BodyKind, Forwarding, HeadError, Method, Parse
 use crate::observe::WorkerCounters;
 use crate::proxy::forward::{Env, Exchange};
 use crate::proxy::io::{linger_close, read_append, read_append_cancelable, write_all};
-use crate::proxy::{forward, respond, tunnel, Outcome};
+use crate::proxy::{forward, respond, tunnel, ClientStream, Outcome};
 use crate::route::{request_view, ViewScratch};
+use crate::tls::{TlsStream, HANDSHAKE_RECORD};
 
 /// Initial capacity of a connection's read buffer; it grows up to the head limit when a head needs it.
 const INITIAL_BUF: usize = 8 * 1024;
+
+/// How long a TLS connection may take to send its close_notify before it is dropped anyway.
+const CLOSE_NOTIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Traefik's body when a service has no server to send to.
 const NO_SERVER_BODY: &str = "no available server\n";
@@ -34,6 +43,8 @@ enum Pick {
     NotFound,
     NoServer,
     BadPath,
+    /// A TLS-only router matched a plain-HTTP request: redirect to https.
+    ToHttps,
 }
 
 enum HeadRead {
@@ -42,10 +53,72 @@ enum HeadRead {
     Reject(u16, &'static str),
 }
 
-/// Serves one client connection to completion.
-pub async fn serve(mut client: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings>, ctx: Rc<WorkerCtx>) {
+/// Serves one client connection to completion: sniffs TLS or plain HTTP, then serves requests.
+pub async fn serve(mut tcp: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings>, ctx: Rc<WorkerCtx>) {
     let _open = ctx.track(true);
     let mut cbuf: Vec<u8> = Vec::with_capacity(INITIAL_BUF);
+    let max = ctx.settings.proxy.limits.max_head + 1;
+    let first = read_append_cancelable(&mut tcp, &mut cbuf, max, ctx.idle_handle());
+    match monoio::time::timeout(ep.read_timeout, first).await {
+        Ok(Ok(n)) if n > 0 => {}
+        _ => return,
+    }
+    if cbuf.first() != Some(&HANDSHAKE_RECORD) {
+        serve_http(tcp, cbuf, peer, ep, ctx).await;
+        return;
+    }
+    let config = ctx.tls.config().clone();
+    let tls = match monoio::time::timeout(ep.read_timeout, TlsStream::accept(tcp, config, cbuf)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            log::debug!("worker {}: {peer}: TLS handshake failed: {e}", ctx.id);
+            return;
+        }
+        Err(_) => {
+            log::debug!("worker {}: {peer}: TLS handshake timed out", ctx.id);
+            return;
+        }
+    };
+    if log::log_enabled!(log::Level::Debug) {
+        log::debug!(
+            "worker {}: {peer}: TLS {:?}, SNI {:?}",
+            ctx.id,
+            tls.protocol_version(),
+            tls.server_name()
+        );
+    }
+    serve_http(tls, Vec::with_capacity(INITIAL_BUF), peer, ep, ctx).await;
+}
+
+/// Serves HTTP/1.1 requests on `client` until it closes, then closes it (TLS: with close_notify, so a client
+/// reading a close-delimited body sees a clean end) or tunnels it after an upgrade. `cbuf` may already hold the
+/// start of the first request.
+async fn serve_http<C: ClientStream>(
+    mut client: C,
+    mut cbuf: Vec<u8>,
+    peer: SocketAddr,
+    ep: Rc<EntrySettings>,
+    ctx: Rc<WorkerCtx>,
+) {
+    match serve_requests(&mut client, &mut cbuf, peer, &ep, &ctx).await {
+        Some(upstream) => tunnel::tunnel(client, cbuf, upstream, ctx.settings.proxy.buffer_bytes).await,
+        None if C::SCHEME == "https" => {
+            // Bounded: a client that stopped reading must not hold the connection open.
+            let _ = monoio::time::timeout(CLOSE_NOTIFY_WAIT, client.shutdown()).await;
+        }
+        None => {}
+    }
+}
+
+/// The request loop. `Some(upstream)`: the upstream switched protocols and the connection becomes a tunnel.
+async fn serve_requests<C: ClientStream>(
+    client: &mut C,
+    cbuf: &mut Vec<u8>,
+    peer: SocketAddr,
+    ep: &EntrySettings,
+    ctx: &WorkerCtx,
+) -> Option<TcpStream> {
+    let tls = C::SCHEME == "https";
     let mut scratch: Vec<u8> = Vec::new();
     let mut ubuf: Vec<u8> = Vec::new();
     let mut head = RequestHead::default();
@@ -54,18 +127,18 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings
     let mut host_override: Vec<u8> = Vec::new();
     let mut first = true;
     loop {
-        match read_head(&mut client, &mut cbuf, &mut head, &ep, &ctx, first).await {
+        match read_head(client, cbuf, &mut head, ep, ctx, first).await {
             HeadRead::Ready => {}
-            HeadRead::Closed => return,
+            HeadRead::Closed => return None,
             HeadRead::Reject(status, why) => {
                 WorkerCounters::inc(&ctx.counters().bad_requests);
                 WorkerCounters::inc(&ctx.counters().requests);
                 scratch.clear();
                 respond::write_text(&mut scratch, status, why, false);
-                if write_all(&mut client, &mut scratch).await.is_ok() {
-                    linger_close(&mut client, &mut scratch).await;
+                if write_all(client, &mut scratch).await.is_ok() {
+                    linger_close(client, &mut scratch).await;
                 }
-                return;
+                return None;
             }
         }
         first = false;
@@ -74,18 +147,19 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings
             WorkerCounters::inc(&ctx.counters().requests);
             scratch.clear();
             respond::write_text(&mut scratch, 405, "405 Method Not Allowed\n", false);
-            if write_all(&mut client, &mut scratch).await.is_ok() {
-                linger_close(&mut client, &mut scratch).await;
+            if write_all(client, &mut scratch).await.is_ok() {
+                linger_close(client, &mut scratch).await;
             }
-            return;
+            return None;
         }
 
         let pick = {
             let snapshot = ctx.snapshot();
-            match request_view(&head, &cbuf, peer.ip().to_canonical(), &mut view_scratch) {
+            match request_view(&head, cbuf, peer.ip().to_canonical(), &mut view_scratch) {
                 Err(_) => Pick::BadPath,
                 Ok(view) => match snapshot.routes.lookup(&view, ep.index) {
                     None => Pick::NotFound,
+                    Some((router, _)) if router.tls && !tls => Pick::ToHttps,
                     Some((router, service)) => {
                         match service.servers.get(ctx.next_rr(router.service, service.servers.len())) {
                             None => Pick::NoServer,
@@ -105,23 +179,40 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings
             Pick::Upstream(addr, override_host) => (addr, override_host),
             Pick::NotFound => {
                 if !local_response(
-                    &mut client,
-                    &mut cbuf,
+                    client,
+                    cbuf,
                     &head,
                     &mut scratch,
-                    &ctx,
-                    404,
-                    respond::NOT_FOUND_BODY,
+                    ctx,
+                    Local::Text(404, respond::NOT_FOUND_BODY),
                 )
                 .await
                 {
-                    return;
+                    return None;
                 }
                 continue;
             }
             Pick::NoServer => {
-                if !local_response(&mut client, &mut cbuf, &head, &mut scratch, &ctx, 503, NO_SERVER_BODY).await {
-                    return;
+                let local = Local::Text(503, NO_SERVER_BODY);
+                if !local_response(client, cbuf, &head, &mut scratch, ctx, local).await {
+                    return None;
+                }
+                continue;
+            }
+            Pick::ToHttps => {
+                let local = match https_location(&head, cbuf, &mut host_override) {
+                    Some(location) => {
+                        let status = if matches!(head.method, Method::Get | Method::Head) {
+                            301
+                        } else {
+                            308
+                        };
+                        Local::Redirect(status, location)
+                    }
+                    None => Local::Text(404, respond::NOT_FOUND_BODY),
+                };
+                if !local_response(client, cbuf, &head, &mut scratch, ctx, local).await {
+                    return None;
                 }
                 continue;
             }
@@ -135,23 +226,24 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings
                     "400 Bad Request: invalid percent-encoding in the path\n",
                     false,
                 );
-                if write_all(&mut client, &mut scratch).await.is_ok() {
-                    linger_close(&mut client, &mut scratch).await;
+                if write_all(client, &mut scratch).await.is_ok() {
+                    linger_close(client, &mut scratch).await;
                 }
-                return;
+                return None;
             }
         };
 
         let outcome = {
             let mut x = Exchange {
-                client: &mut client,
-                cbuf: &mut cbuf,
+                client: &mut *client,
+                cbuf,
                 head: &head,
                 upstream,
                 fwd: Forwarding {
                     client_ip: peer.ip().to_canonical(),
-                    proto: "http",
-                    port: ep.port,
+                    proto: C::SCHEME,
+                    // Without a port in Host, a TLS client reached the https default port.
+                    port: if tls { 443 } else { ep.port },
                     host_override: override_host.then_some(host_override.as_slice()),
                 },
                 scratch: &mut scratch,
@@ -169,25 +261,20 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings
         };
         match outcome {
             Outcome::KeepAlive => {}
-            Outcome::Close => return,
+            Outcome::Close => return None,
             Outcome::CloseLinger => {
-                linger_close(&mut client, &mut scratch).await;
-                return;
+                linger_close(client, &mut scratch).await;
+                return None;
             }
-            Outcome::Upgrade(upstream) => {
-                drop(ubuf);
-                drop(scratch);
-                tunnel::tunnel(client, cbuf, upstream, ctx.settings.proxy.buffer_bytes).await;
-                return;
-            }
+            Outcome::Upgrade(upstream) => return Some(upstream),
         }
     }
 }
 
 /// Reads until `cbuf` holds a complete request head (parsed into `head`), the client goes away, or the head is
 /// rejected. `cbuf` may already hold a pipelined request.
-async fn read_head(
-    client: &mut TcpStream,
+async fn read_head<C: ClientStream>(
+    client: &mut C,
     cbuf: &mut Vec<u8>,
     head: &mut RequestHead,
     ep: &EntrySettings,
@@ -244,16 +331,46 @@ fn reject_body(e: HeadError) -> &'static str {
     }
 }
 
-/// Answers a request locally (404, 503). Keeps the connection only if the request's body (if any) was fully
-/// received, skipping it.
-async fn local_response(
-    client: &mut TcpStream,
+/// A response the proxy gives itself.
+enum Local<'a> {
+    /// Status and text body.
+    Text(u16, &'static str),
+    /// Status and Location.
+    Redirect(u16, &'a [u8]),
+}
+
+/// `https://<host><path>[?<query>]` for `head` into `out` (the port is dropped: https uses its default). `None`
+/// without a host to redirect to.
+fn https_location<'a>(head: &RequestHead, buf: &[u8], out: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+    let host = head.host_name?.get(buf);
+    if host.is_empty() {
+        return None;
+    }
+    out.clear();
+    out.extend_from_slice(b"https://");
+    out.extend_from_slice(host);
+    let path = head.path.get(buf);
+    if path.first() == Some(&b'/') {
+        out.extend_from_slice(path);
+    } else {
+        out.push(b'/');
+    }
+    if let Some(q) = head.query {
+        out.push(b'?');
+        out.extend_from_slice(q.get(buf));
+    }
+    Some(out.as_slice())
+}
+
+/// Answers a request locally (404, 503, redirect). Keeps the connection only if the request's body (if any) was
+/// fully received, skipping it.
+async fn local_response<C: ClientStream>(
+    client: &mut C,
     cbuf: &mut Vec<u8>,
     head: &RequestHead,
     scratch: &mut Vec<u8>,
     ctx: &WorkerCtx,
-    status: u16,
-    body: &str,
+    local: Local<'_>,
 ) -> bool {
     WorkerCounters::inc(&ctx.counters().requests);
     let after_head = cbuf.len().saturating_sub(head.head_len);
@@ -265,7 +382,10 @@ async fn local_response(
     let keep =
         skip.is_some() && !head.conn.close && !ctx.draining() && (head.version_minor == 1 || head.conn.keep_alive);
     scratch.clear();
-    respond::write_text(scratch, status, body, keep);
+    match local {
+        Local::Text(status, body) => respond::write_text(scratch, status, body, keep),
+        Local::Redirect(status, location) => respond::write_redirect(scratch, status, location, keep),
+    }
     if write_all(client, scratch).await.is_err() {
         return false;
     }

@@ -11,12 +11,16 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use crate::snapshot::Snapshot;
+use crate::tls::CertMap;
 
 /// What the control side tells a worker.
 #[derive(Debug)]
 pub enum WorkerMsg {
     /// Serve from this snapshot from now on.
     Snapshot(Arc<Snapshot>),
+    /// Serve these certificates from the next TLS handshake on (send each worker its own
+    /// [`CertMap::for_worker`] copy).
+    Certs(Arc<CertMap>),
     /// Stop accepting, finish in-flight requests, then exit.
     Drain,
 }

@@ -2,8 +2,8 @@
 //! unavailable), its own listeners, upstream pool, buffers and counters.
 //!
 //! Key components: [`spawn`] starts a worker from a [`WorkerSpec`]; the worker's watcher task applies
-//! snapshots and the drain order from its mailbox; accept loops hand connections to [`conn`] (proxy entrypoints)
-//! or [`admin`] (the internal entrypoint).
+//! snapshots, certificate maps and the drain order from its mailbox; accept loops hand connections to [`conn`]
+//! (proxy entrypoints: plain HTTP or TLS, sniffed per connection) or [`admin`] (the internal entrypoint).
 //!
 //! A worker must never read files, call the control plane, block, or take a lock on the request path.
 
@@ -28,6 +28,7 @@ use crate::observe::{Counters, WorkerCounters};
 use crate::proxy::forward::ProxySettings;
 use crate::proxy::Pool;
 use crate::snapshot::Snapshot;
+use crate::tls::{CertMap, WorkerTls};
 use mailbox::{Inbox, MailboxReceiver, WorkerMsg};
 
 /// What an entrypoint's connections are for.
@@ -83,6 +84,8 @@ pub struct WorkerSpec {
     pub counters: Counters,
     /// Provider and route-file health, for the admin API.
     pub status: Arc<StatusBoard>,
+    /// The certificates served until the control side sends others (this worker's own copy).
+    pub certs: Arc<CertMap>,
 }
 
 /// Worker-local state shared by the worker's tasks (never crosses threads).
@@ -97,6 +100,8 @@ pub struct WorkerCtx {
     counters: Counters,
     /// Provider and route-file health, for the admin API.
     pub status: Arc<StatusBoard>,
+    /// This worker's TLS configuration and certificate map.
+    pub tls: WorkerTls,
     draining: Cell<bool>,
     canceller: RefCell<Canceller>,
     idle_handle: CancelHandle,
@@ -200,12 +205,13 @@ pub fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
     if spec.counters.worker(spec.id).is_none() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "worker id has no counters"));
     }
+    let tls = WorkerTls::new(spec.certs.clone()).map_err(io::Error::other)?;
     std::thread::Builder::new()
         .name(format!("ringress-worker-{}", spec.id))
-        .spawn(move || run_thread(spec))
+        .spawn(move || run_thread(spec, tls))
 }
 
-fn run_thread(spec: WorkerSpec) {
+fn run_thread(spec: WorkerSpec, tls: WorkerTls) {
     let id = spec.id;
     let built = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
         .with_entries(1024)
@@ -226,7 +232,7 @@ fn run_thread(spec: WorkerSpec) {
         Driver::IoUring => log::debug!("worker {id}: running on io_uring"),
         Driver::Epoll => log::warn!("worker {id}: io_uring unavailable, running on the epoll driver"),
     }
-    rt.block_on(run(spec));
+    rt.block_on(run(spec, tls));
 }
 
 /// Probes, on a throwaway runtime, which driver workers will get (for the start-up log line).
@@ -238,7 +244,7 @@ pub fn probe_driver() -> Driver {
     }
 }
 
-async fn run(spec: WorkerSpec) {
+async fn run(spec: WorkerSpec, tls: WorkerTls) {
     let canceller = Canceller::new();
     let idle_handle = canceller.handle();
     let ctx = Rc::new(WorkerCtx {
@@ -248,6 +254,7 @@ async fn run(spec: WorkerSpec) {
         snapshot: RefCell::new(Arc::new(Snapshot::empty())),
         counters: spec.counters,
         status: spec.status,
+        tls,
         draining: Cell::new(false),
         canceller: RefCell::new(canceller),
         idle_handle,
@@ -292,6 +299,10 @@ async fn watch(wake: std::os::unix::net::UnixStream, inbox: Inbox, ctx: &Rc<Work
                 Ok(WorkerMsg::Snapshot(s)) => {
                     log::debug!("worker {}: serving snapshot {}", ctx.id, s.generation);
                     *ctx.snapshot.borrow_mut() = s;
+                }
+                Ok(WorkerMsg::Certs(certs)) => {
+                    log::debug!("worker {}: serving {} certificate(s)", ctx.id, certs.len());
+                    ctx.tls.store(&certs);
                 }
                 Ok(WorkerMsg::Drain) | Err(true) => return,
                 Err(false) => break,

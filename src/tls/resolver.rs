@@ -1,0 +1,48 @@
+//! The SNI resolver: picks a certificate for a ClientHello from the worker's current [`CertMap`].
+//!
+//! Never does I/O and never locks: a resolve is an `ArcSwap::load` plus a hash lookup. Never returns `None` (a
+//! missing certificate would abort the handshake): the map's default certificate answers instead.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+
+use super::CertMap;
+
+/// Resolves certificates from an atomically swapped [`CertMap`].
+#[derive(Debug)]
+pub struct SniResolver {
+    certs: ArcSwap<CertMap>,
+}
+
+impl SniResolver {
+    /// A resolver serving `certs`.
+    pub fn new(certs: Arc<CertMap>) -> Self {
+        SniResolver {
+            certs: ArcSwap::new(certs),
+        }
+    }
+
+    /// Serves `certs` to every handshake from now on (handshakes in flight keep the certificate they chose).
+    pub fn store(&self, certs: Arc<CertMap>) {
+        self.certs.store(certs);
+    }
+
+    /// True if `certs` is the map being served.
+    pub fn is_current(&self, certs: &Arc<CertMap>) -> bool {
+        Arc::ptr_eq(&self.certs.load(), certs)
+    }
+
+    /// The certificate a handshake for `server_name` gets.
+    pub fn pick(&self, server_name: Option<&str>) -> Arc<CertifiedKey> {
+        self.certs.load().lookup(server_name).clone()
+    }
+}
+
+impl ResolvesServerCert for SniResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.pick(hello.server_name()))
+    }
+}
