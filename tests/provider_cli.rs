@@ -220,8 +220,14 @@ fn admin_api_hides_endpoint_query_and_credentials() {
         "{:?}",
         cp.paths()
     );
-    let body = proxy.admin_get("/api/providers").body_str();
-    let v: Value = serde_json::from_str(&body).unwrap();
+    let response = proxy.admin_get("/api/providers");
+    let body = response.body_str();
+    let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| {
+        panic!(
+            "/api/providers is not JSON ({e}): status {} body {body:?}",
+            response.status
+        )
+    });
     assert_eq!(v["http"]["endpoint"], Value::String(cp.endpoint()), "{v}");
     for (what, text) in [
         ("/api/providers", body),
