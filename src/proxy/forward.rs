@@ -193,12 +193,8 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
     // 4. The final response.
     let client_11 = head.version_minor == 1;
     let dechunk = !client_11 && x.rhead.body == BodyKind::Chunked;
-    let keep_client = !head.conn.close
-        && (client_11 || head.conn.keep_alive)
-        && !env.draining
-        && !req_aborted
-        && x.rhead.body != BodyKind::CloseDelimited
-        && !dechunk;
+    let keep_client =
+        head.keep_alive() && !env.draining && !req_aborted && x.rhead.body != BodyKind::CloseDelimited && !dechunk;
     x.scratch.clear();
     let options = ResponseOptions {
         keep_alive: keep_client,
@@ -262,11 +258,7 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
     }
 
     // 5. Reuse the upstream connection only after a clean, fully framed exchange.
-    let reusable = !extra
-        && !req_aborted
-        && x.rhead.body != BodyKind::CloseDelimited
-        && !x.rhead.conn.close
-        && (x.rhead.version_minor == 1 || x.rhead.conn.keep_alive);
+    let reusable = !extra && !req_aborted && x.rhead.keep_alive();
     if reusable {
         env.pool.put(x.upstream, up);
     }
@@ -501,10 +493,7 @@ async fn upstream_failed<C: ClientStream>(
         WorkerCounters::inc(&env.counters.upstream_errors);
     }
     WorkerCounters::inc(&env.counters.requests);
-    let keep = request_complete
-        && !x.head.conn.close
-        && !env.draining
-        && (x.head.version_minor == 1 || x.head.conn.keep_alive);
+    let keep = request_complete && x.head.keep_alive() && !env.draining;
     x.scratch.clear();
     let body = if status == 504 {
         "Gateway Timeout"

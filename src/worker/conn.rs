@@ -379,8 +379,7 @@ async fn local_response<C: ClientStream>(
         BodyKind::Length(n) if n <= after_head as u64 => Some(n as usize),
         _ => None,
     };
-    let keep =
-        skip.is_some() && !head.conn.close && !ctx.draining() && (head.version_minor == 1 || head.conn.keep_alive);
+    let keep = skip.is_some() && head.keep_alive() && !ctx.draining();
     scratch.clear();
     match local {
         Local::Text(status, body) => respond::write_text(scratch, status, body, keep),
