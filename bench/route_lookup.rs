@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ringress::route::{file_routers, RouteSpec, RouteTable, RouterDef, Service, Target};
+use ringress::route::{file_routers, RouteSpec, RouteTable, RouterDef, Service, Target, Transport};
 use ringress::rule::{parse, RequestView};
 
 struct Request {
@@ -51,7 +51,7 @@ fn provider_table(count: usize, fallbacks: usize) -> RouteTable {
             priority: rule.priority(),
             rule,
             entry_points: u64::MAX,
-            tls: false,
+            transport: Transport::Any,
             service: i,
         });
     }
@@ -62,7 +62,7 @@ fn provider_table(count: usize, fallbacks: usize) -> RouteTable {
             priority: rule.priority(),
             rule,
             entry_points: u64::MAX,
-            tls: false,
+            transport: Transport::Any,
             service: 0,
         });
     }

@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use ringress::route::{RouteTable, RouterDef, Service};
+use ringress::route::{RouteTable, RouterDef, Service, Transport};
 use ringress::rule::parse;
 
 fn rules(count: usize) -> Vec<String> {
@@ -41,7 +41,7 @@ fn bench(c: &mut Criterion) {
                 priority: rule.priority(),
                 rule,
                 entry_points: u64::MAX,
-                tls: true,
+                transport: Transport::Tls,
                 service: i,
             }
         })

@@ -19,6 +19,7 @@
 //! - [`tls`]: TLS termination: per-worker rustls configuration, SNI certificate map, the TLS stream.
 
 pub mod acme;
+pub mod challenge;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -8,6 +8,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
+use ringress::acme::manager::Manager as AcmeManager;
+use ringress::acme::store::AcmeFile;
+use ringress::challenge::Receipts;
 use ringress::cli::router_table;
 use ringress::config::{self, Config};
 use ringress::control::status::StatusBoard;
@@ -16,7 +19,7 @@ use ringress::http1::Limits;
 use ringress::observe::Counters;
 use ringress::provider::{HttpSource, TokenSource};
 use ringress::proxy::forward::ProxySettings;
-use ringress::worker::{self, listener, mailbox, EntryKind, EntrySettings, Settings, WorkerSpec};
+use ringress::worker::{self, listener, mailbox, EntryKind, EntryRedirect, EntrySettings, Settings, WorkerSpec};
 
 #[derive(Parser)]
 #[command(
@@ -48,8 +51,23 @@ enum Command {
         #[command(subcommand)]
         command: RoutesCommand,
     },
+    /// Certificates in the ACME storage files.
+    Certs {
+        #[command(subcommand)]
+        command: CertsCommand,
+    },
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand)]
+enum CertsCommand {
+    /// List every stored certificate: names, issuer, validity, serial and status (ok, renewing, failing).
+    Ls {
+        /// The static configuration file (its `certificatesResolvers.*.acme.storage` files are read).
+        #[arg(short, long)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -83,6 +101,9 @@ fn main() -> ExitCode {
         Command::Routes {
             command: RoutesCommand::List { admin },
         } => routes_list(&admin),
+        Command::Certs {
+            command: CertsCommand::Ls { config },
+        } => certs_ls(&config),
         Command::Check { config } => check(&config),
         Command::Run { config } => run(&config),
     }
@@ -121,6 +142,42 @@ fn routes_list(admin: &str) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Prints the certificates of every resolver's storage file (read only; a file that cannot be read is an error).
+fn certs_ls(path: &Path) -> ExitCode {
+    let cfg = match load_config(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut files: Vec<AcmeFile> = Vec::new();
+    for resolver in cfg.certificates_resolvers.values() {
+        if files.iter().any(|f| f.path() == resolver.acme.storage) {
+            continue;
+        }
+        match AcmeFile::load(&resolver.acme.storage) {
+            Ok(f) => files.push(f),
+            Err(e) => {
+                eprintln!("error: certificatesResolvers.{}: {e}", resolver.name);
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let empty = ringress::acme::store::Resolver::default();
+    let mut rows: Vec<(String, &ringress::acme::store::Resolver)> = Vec::new();
+    for resolver in cfg.certificates_resolvers.values() {
+        let data = files
+            .iter()
+            .find(|f| f.path() == resolver.acme.storage)
+            .and_then(|f| f.store.resolvers.get(&resolver.name))
+            .unwrap_or(&empty);
+        rows.push((resolver.name.clone(), data));
+    }
+    print!(
+        "{}",
+        ringress::acme::listing::render(&rows, std::time::SystemTime::now())
+    );
+    ExitCode::SUCCESS
 }
 
 /// Loads the config and logs its warnings; `Err` is the exit code.
@@ -286,6 +343,11 @@ fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
                 port: addr.port(),
                 read_timeout: ep.read_timeout,
                 idle_timeout: ep.idle_timeout,
+                redirect: ep.redirect.as_ref().map(|r| EntryRedirect {
+                    scheme: r.scheme.clone(),
+                    port: r.port,
+                    permanent: r.permanent,
+                }),
             }),
             addr,
         ));
@@ -299,6 +361,7 @@ fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
                 port: addr.port(),
                 read_timeout: Duration::from_secs(10),
                 idle_timeout: Duration::from_secs(30),
+                redirect: None,
             }),
             addr,
         ));
@@ -325,15 +388,24 @@ fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
         senders.push(tx);
         receivers.push(rx);
     }
+    // Every proxy entrypoint also speaks TLS; names without a certificate get the default one.
+    let default_cert = ringress::tls::default_cert::generate().map_err(|e| e.to_string())?;
+    let receipts = Arc::new(Receipts::new(workers));
+    // A storage file that cannot be read stops start-up here, before anything could overwrite it.
+    let acme = AcmeManager::new(cfg, receipts.clone(), default_cert.clone()).map_err(|e| e.to_string())?;
+    let certs = match &acme {
+        Some(acme) => acme.cert_map(),
+        None => ringress::tls::CertMap::new(default_cert),
+    };
+    if !certs.is_empty() {
+        log::info!("serving {} stored certificate name(s)", certs.len());
+    }
     let status = StatusBoard::new();
-    let mut control = Control::new(sources, poll_interval(cfg), senders, status.clone());
+    let mut control = Control::new(sources, poll_interval(cfg), senders, status.clone()).with_acme(acme);
     control.tick();
 
     let signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    // Every proxy entrypoint also speaks TLS; until certificates arrive, the default one answers every name.
-    let default_cert = ringress::tls::default_cert::generate().map_err(|e| e.to_string())?;
-    let certs = ringress::tls::CertMap::new(default_cert);
     let mut handles = Vec::with_capacity(workers);
     for (id, (listeners, mailbox)) in per_worker.into_iter().zip(receivers).enumerate() {
         let spec = WorkerSpec {
@@ -344,6 +416,7 @@ fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
             counters: counters.clone(),
             status: status.clone(),
             certs: Arc::new(certs.for_worker()),
+            receipts: receipts.clone(),
         };
         handles.push(worker::spawn(spec).map_err(|e| format!("cannot start worker {id}: {e}"))?);
     }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::control_plane::{provider_config, try_request, ControlPlane, Dynamic, Mode, ProviderOpts};
+use common::control_plane::{provider_config, tag_of, tagged, try_request, ControlPlane, Dynamic, Mode, ProviderOpts};
 use common::proxy::{config, routes, Opts, Proxy};
 use common::upstream::{close_delimited, echo, fixed, ws_echo, Upstream};
 use common::{pattern_matches, pattern_slice, ws, TempDir};
@@ -301,8 +301,9 @@ fn websocket_over_tls() {
 }
 
 #[test]
-fn tls_routers_are_not_served_over_plain_http() {
+fn tls_routers_serve_tls_and_plain_routers_serve_plain_http() {
     let app = Upstream::start(echo());
+    let tagged_app = Upstream::start(tagged("plain-side"));
     let cp = ControlPlane::start(Mode::Empty, None);
     let dynamic = Dynamic::new()
         .router_value(
@@ -310,7 +311,17 @@ fn tls_routers_are_not_served_over_plain_http() {
             json!({"rule": "Host(`sec.test`)", "service": "secure", "tls": {"certResolver": "letsencrypt"}}),
         )
         .service("secure", &[app.port])
-        .app("open", "open.test", app.port);
+        .app("open", "open.test", app.port)
+        // Same host twice: the TLS router (longer rule, higher priority) for https, the other one for http.
+        .router_value(
+            "both-tls",
+            json!({"rule": "Host(`both.test`) && PathPrefix(`/`)", "service": "secure", "tls": {}}),
+        )
+        .router_value(
+            "both-plain",
+            json!({"rule": "Host(`both.test`)", "service": "plainside"}),
+        )
+        .service("plainside", &[tagged_app.port]);
     cp.set_mode(Mode::Json(dynamic.json()));
     let proxy = Proxy::start(&provider_config(&ProviderOpts::new(cp.endpoint())), "");
 
@@ -346,7 +357,7 @@ fn tls_routers_are_not_served_over_plain_http() {
         .iter()
         .all(|r| r.header("host") != Some("sec.test") || r.target == "/"));
 
-    // A router without `tls` serves both.
+    // As in Traefik, a provider router without `tls` serves plain HTTP only.
     let plain = try_request(proxy.web_port, "GET", "open.test", "/", "").unwrap();
     assert_eq!(plain.status, 200);
     let out = curl(
@@ -356,7 +367,21 @@ fn tls_routers_are_not_served_over_plain_http() {
         "/",
         &["-w", "\nstatus=%{http_code}\n"],
     );
+    assert!(text(&out).contains("status=404"), "{}", text(&out));
+
+    // A host with both kinds: plain HTTP falls through to the plain router instead of redirecting.
+    let plain = try_request(proxy.web_port, "GET", "both.test", "/", "").unwrap();
+    assert_eq!(plain.status, 200, "{}", plain.body_str());
+    assert_eq!(tag_of(&plain).as_deref(), Some("plain-side"));
+    let out = curl(
+        proxy.web_port,
+        "https",
+        "both.test",
+        "/",
+        &["-w", "\nstatus=%{http_code}\n"],
+    );
     assert!(text(&out).contains("status=200"), "{}", text(&out));
+    assert!(!text(&out).contains("plain-side"), "{}", text(&out));
 }
 
 #[test]

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use ringress::http1::{Header, HeaderKind, Span};
-use ringress::route::{normalize_host, RouteTable, RouterDef, Service};
+use ringress::route::{normalize_host, RouteTable, RouterDef, Service, Transport};
 use ringress::rule::{normalize_path, parse, segment_prefix_rule, RequestView, Rule};
 
 /// Counts allocations so the target can assert that `lookup` makes none.
@@ -176,7 +176,7 @@ fuzz_target!(|input: Input| {
             priority: r.priority.map_or_else(|| rule.priority(), i64::from),
             rule,
             entry_points: mask(r.entry_points),
-            tls: false,
+            transport: Transport::Any,
             service: i % 3,
         });
     }

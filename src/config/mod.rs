@@ -61,8 +61,8 @@ pub use address::{AddressError, ListenAddr};
 pub use duration::DurationError;
 pub use error::ConfigError;
 pub use model::{
-    default_workers, Acme, CertResolver, Config, EntryPoint, ForwardedHeaders, HttpProvider, ProviderAuth, Providers,
-    Redirect, Ringress, ServersTransport, ACME_KEY_TYPES, DEFAULT_ADMIN, LETSENCRYPT_DIRECTORY,
+    default_workers, Acme, AcmeOptions, CertResolver, Config, EntryPoint, ForwardedHeaders, HttpProvider, ProviderAuth,
+    Providers, Redirect, Ringress, ServersTransport, ACME_KEY_TYPES, DEFAULT_ADMIN, LETSENCRYPT_DIRECTORY,
     LETSENCRYPT_STAGING_DIRECTORY, MAX_WORKERS,
 };
 

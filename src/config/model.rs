@@ -260,6 +260,36 @@ pub struct Ringress {
     pub log_level: log::LevelFilter,
     /// `ringress.provider`: where the HTTP provider's bearer token comes from.
     pub provider: ProviderAuth,
+    /// `ringress.acme`: ACME settings beyond Traefik's `certificatesResolvers`.
+    pub acme: AcmeOptions,
+}
+
+/// `ringress.acme`: how ringress runs ACME, for every resolver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcmeOptions {
+    /// `caCertificates`: a PEM file of roots to trust for the `caServer` (a private CA or a test CA), resolved
+    /// against the config file's directory. Traefik's `LEGO_CA_CERTIFICATES` environment variable (one path) is
+    /// honoured when this key is absent. Default: the web PKI roots.
+    pub ca_certificates: Option<PathBuf>,
+    /// `dnsServer`: `ip:port` of the DNS server the reachability pre-check asks. Default: the system resolver.
+    pub dns_server: Option<SocketAddr>,
+    /// `precheck`, default true: before asking the CA to validate a name, check that
+    /// `http://<name>/.well-known/acme-challenge/…` reaches this proxy.
+    pub precheck: bool,
+    /// `maxNewOrders`, default 100, 1..=300: new orders allowed per 3 hours across all resolvers (Let's Encrypt
+    /// allows 300 per account).
+    pub max_new_orders: u32,
+}
+
+impl Default for AcmeOptions {
+    fn default() -> Self {
+        AcmeOptions {
+            ca_certificates: None,
+            dns_server: None,
+            precheck: true,
+            max_new_orders: 100,
+        }
+    }
 }
 
 /// `ringress.provider`: a bearer token for `providers.http` kept out of the config file. At most
@@ -308,6 +338,7 @@ impl Ringress {
             buffer_bytes: 65536,
             log_level: log::LevelFilter::Info,
             provider: ProviderAuth::default(),
+            acme: AcmeOptions::default(),
         }
     }
 }

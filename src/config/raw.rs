@@ -233,6 +233,17 @@ pub(super) struct RawRingress {
     pub admin: Option<RawAdmin>,
     pub limits: Option<RawLimits>,
     pub provider: Option<RawProviderAuth>,
+    pub acme: Option<RawAcmeOptions>,
+}
+
+/// `ringress.acme`: ACME settings Traefik has no key for.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a mapping")]
+pub(super) struct RawAcmeOptions {
+    pub ca_certificates: Option<Text>,
+    pub dns_server: Option<Text>,
+    pub precheck: Option<Text>,
+    pub max_new_orders: Option<Text>,
 }
 
 /// `ringress.provider`: where the provider token comes from (names only, never the token).

@@ -12,9 +12,9 @@ use std::time::Duration;
 use super::address::{self, ListenAddr};
 use super::error::ConfigError;
 use super::model::{
-    default_workers, Config, EntryPoint, Providers, Ringress, ServersTransport, DEFAULT_ADMIN, MAX_WORKERS,
+    default_workers, AcmeOptions, Config, EntryPoint, Providers, Ringress, ServersTransport, DEFAULT_ADMIN, MAX_WORKERS,
 };
-use super::raw::{RawAdmin, RawConfig, RawLog, RawRingress, RawServersTransport, Text};
+use super::raw::{RawAcmeOptions, RawAdmin, RawConfig, RawLog, RawRingress, RawServersTransport, Text};
 use super::{duration, entry_point, provider, resolver};
 
 /// Builds key-path errors for one file and collects warnings.
@@ -260,6 +260,47 @@ fn ringress(
         )?,
         log_level,
         provider: provider::auth(checker, raw.provider.unwrap_or_default())?,
+        acme: acme_options(checker, raw.acme.unwrap_or_default())?,
+    })
+}
+
+/// `ringress.acme`.
+fn acme_options(checker: &Checker<'_>, raw: RawAcmeOptions) -> Result<AcmeOptions, ConfigError> {
+    let defaults = AcmeOptions::default();
+    let ca_certificates = match raw.ca_certificates.as_ref() {
+        Some(text) => Some(checker.resolve(Path::new(checker.required("ringress.acme.caCertificates", Some(text))?))),
+        None => std::env::var_os("LEGO_CA_CERTIFICATES")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+    };
+    let dns_server = match raw.dns_server.as_ref() {
+        Some(text) => {
+            let value = checker.required("ringress.acme.dnsServer", Some(text))?;
+            let parsed = value
+                .parse::<SocketAddr>()
+                .or_else(|_| value.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)));
+            match parsed {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    return Err(checker.invalid(
+                        "ringress.acme.dnsServer",
+                        format!("{value:?} is not an IP address with an optional port (e.g. \"127.0.0.1:53\")"),
+                    ))
+                }
+            }
+        }
+        None => None,
+    };
+    Ok(AcmeOptions {
+        ca_certificates,
+        dns_server,
+        precheck: checker.flag("ringress.acme.precheck", raw.precheck.as_ref(), defaults.precheck)?,
+        max_new_orders: checker.count(
+            "ringress.acme.maxNewOrders",
+            raw.max_new_orders.as_ref(),
+            defaults.max_new_orders as usize,
+            1..=300,
+        )? as u32,
     })
 }
 

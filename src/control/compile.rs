@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use crate::provider::dynamic::{Dynamic, Section, ServiceKind};
 use crate::provider::TlsConf;
-use crate::route::{file_routers, RouteFiles, RouteTable, RouterDef, Service, Target, Upstream};
+use crate::route::{file_routers, RouteFiles, RouteTable, RouterDef, Service, Target, Transport, Upstream};
 
 /// The provider name Traefik gives the HTTP provider.
 pub const HTTP: &str = "http";
@@ -76,12 +76,27 @@ impl Report {
     }
 }
 
+/// A certificate an enabled router asks a resolver for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertWant {
+    /// `tls.certResolver`.
+    pub resolver: String,
+    /// The certificate's first name.
+    pub main: String,
+    /// Further names on the same certificate (only from `tls.domains`; each `Host()` gets its own certificate).
+    pub sans: Vec<String>,
+    /// The qualified router name that asks for it.
+    pub router: String,
+}
+
 /// The result of a compile.
 pub struct Compiled {
     /// The table workers will serve.
     pub table: RouteTable,
     /// The description of every router and service.
     pub report: Report,
+    /// Certificates enabled routers ask for, in router order (may repeat a name).
+    pub certs: Vec<CertWant>,
 }
 
 /// Resolves a server's host (blocking DNS; control thread only).
@@ -97,9 +112,18 @@ pub fn compile(
     let mut services: Vec<Service> = Vec::new();
     let mut routers: Vec<RouterDef> = Vec::new();
     let mut report = Report::default();
+    let mut certs = Vec::new();
 
     if let Some(d) = dynamic {
-        compile_provider(d, entry_points, resolve, &mut routers, &mut services, &mut report);
+        compile_provider(
+            d,
+            entry_points,
+            resolve,
+            &mut routers,
+            &mut services,
+            &mut report,
+            &mut certs,
+        );
     }
     if let Some(f) = files {
         let first_service = services.len();
@@ -161,6 +185,7 @@ pub fn compile(
     Compiled {
         table: RouteTable::build(routers, services),
         report,
+        certs,
     }
 }
 
@@ -171,6 +196,7 @@ fn compile_provider(
     routers: &mut Vec<RouterDef>,
     services: &mut Vec<Service>,
     report: &mut Report,
+    certs: &mut Vec<CertWant>,
 ) {
     // Services first: routers refer to them by name.
     let mut by_name: BTreeMap<String, Option<usize>> = BTreeMap::new();
@@ -302,12 +328,19 @@ fn compile_provider(
             }
         };
         if let (Some(rule), Some(svc), true) = (rule, svc, rr.errors.is_empty()) {
+            if let Some(resolver) = conf.tls.as_ref().and_then(|t| t.cert_resolver.as_ref()) {
+                cert_wants(resolver, &full, &rule, conf.tls.as_ref(), certs);
+            }
             routers.push(RouterDef {
                 name: full,
                 rule,
                 priority: rr.priority,
                 entry_points: mask,
-                tls: conf.tls.is_some(),
+                transport: if conf.tls.is_some() {
+                    Transport::Tls
+                } else {
+                    Transport::Plain
+                },
                 service: svc,
             });
         }
@@ -326,6 +359,26 @@ fn compile_provider(
             errors: vec![bad.reason.clone()],
             warnings: Vec::new(),
         });
+    }
+}
+
+/// The certificates a router with `tls.certResolver` asks for: its `tls.domains` as written (one certificate per
+/// entry), else one certificate per `Host()` name of its rule (so one name whose DNS is not ready never blocks
+/// another; Traefik bundles them).
+fn cert_wants(resolver: &str, router: &str, rule: &crate::rule::Rule, tls: Option<&TlsConf>, out: &mut Vec<CertWant>) {
+    let want = |main: &str, sans: Vec<String>| CertWant {
+        resolver: resolver.to_string(),
+        main: main.to_ascii_lowercase(),
+        sans,
+        router: router.to_string(),
+    };
+    match tls.map(|t| t.domains.as_slice()).unwrap_or_default() {
+        [] => out.extend(rule.named_hosts().iter().map(|h| want(h, Vec::new()))),
+        domains => out.extend(
+            domains
+                .iter()
+                .map(|d| want(&d.main, d.sans.iter().map(|s| s.to_ascii_lowercase()).collect())),
+        ),
     }
 }
 

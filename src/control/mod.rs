@@ -3,8 +3,10 @@
 //! Every poll interval (the first at once) it polls the HTTP provider, reloads the route files, and when either
 //! changed compiles one route table and sends each worker the new snapshot through its mailbox. A failed poll
 //! (non-200, timeout, unreachable, invalid JSON, empty body) keeps the last good configuration and is logged once
-//! per distinct reason (and again every minute while it lasts). Plain blocking std code, no async runtime. It must
-//! never touch a client socket, and a worker never waits for it.
+//! per distinct reason (and again every minute while it lasts). Between polls it advances the ACME state machine
+//! ([`crate::acme::manager`]) one step per due order, stopping as soon as the next poll is due, and sends the
+//! workers new challenge sets and certificate maps. Plain blocking std code, no async runtime. It must never touch
+//! a client socket, and a worker never waits for it.
 
 pub mod compile;
 pub mod rawdata;
@@ -17,6 +19,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
+use crate::acme::manager::Manager as AcmeManager;
+use crate::challenge::Challenges;
 use crate::provider::dynamic::{decode, Dynamic};
 use crate::provider::http::HttpSource;
 use crate::provider::TokenSource;
@@ -57,6 +61,7 @@ pub struct Control {
     failure: Option<(String, Instant)>,
     failures: u64,
     current: Option<Arc<Snapshot>>,
+    acme: Option<AcmeManager>,
 }
 
 impl Control {
@@ -85,7 +90,32 @@ impl Control {
             failure: None,
             failures: 0,
             current: None,
+            acme: None,
         }
+    }
+
+    /// Adds the ACME manager: certificates for routers with `tls.certResolver`.
+    pub fn with_acme(mut self, acme: Option<AcmeManager>) -> Self {
+        self.acme = acme;
+        self
+    }
+
+    /// Advances ACME orders until `deadline` and sends the workers what changed. Returns when ACME next has work.
+    pub fn acme_step(&mut self, deadline: Instant) -> Option<Instant> {
+        let acme = self.acme.as_mut()?;
+        let out = acme.step(deadline);
+        if let Some(set) = out.challenges {
+            for m in &self.mailboxes {
+                m.send(WorkerMsg::Challenges(Arc::new(Challenges::clone(&set))));
+            }
+        }
+        if let Some(map) = out.certs {
+            log::debug!("serving {} certificate name(s)", map.len());
+            for m in &self.mailboxes {
+                m.send(WorkerMsg::Certs(Arc::new(map.for_worker())));
+            }
+        }
+        Some(acme.next_due())
     }
 
     /// The snapshot most recently published, if any.
@@ -111,6 +141,9 @@ impl Control {
             .services
             .iter()
             .any(|s| s.errors.iter().any(|e| e.contains("resolve")));
+        if let Some(acme) = self.acme.as_mut() {
+            acme.set_wants(compiled.certs.clone());
+        }
         let rawdata = rawdata::render(&compiled.report);
         if !(provider_changed || files_changed || self.current.is_none())
             && self.current.as_ref().is_some_and(|c| *c.rawdata == *rawdata)
@@ -273,11 +306,25 @@ impl Control {
         true
     }
 
-    /// Ticks until `stop` fires or its sender is dropped, then tells every worker to drain.
+    /// Ticks until `stop` fires or its sender is dropped, then tells every worker to drain. Between ticks, ACME
+    /// work runs whenever it is due; a tick is never later than one ACME step after its time.
     pub fn run(mut self, stop: Receiver<()>) {
-        // Anything but a timeout (a stop message, or the sender gone) ends the loop.
-        while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(self.interval) {
-            self.tick();
+        let mut next_poll = Instant::now() + self.interval;
+        loop {
+            let now = Instant::now();
+            if now >= next_poll {
+                self.tick();
+                next_poll = Instant::now() + self.interval;
+            }
+            let wake = match self.acme_step(next_poll) {
+                Some(due) => due.min(next_poll),
+                None => next_poll,
+            };
+            // Anything but a timeout (a stop message, or the sender gone) ends the loop.
+            match stop.recv_timeout(wake.saturating_duration_since(Instant::now())) {
+                Err(RecvTimeoutError::Timeout) => {}
+                _ => break,
+            }
         }
         for m in &self.mailboxes {
             m.send(WorkerMsg::Drain);

@@ -26,7 +26,7 @@ pub fn write_with_type(out: &mut Vec<u8>, status: u16, content_type: &str, body:
     out.extend_from_slice(body);
 }
 
-/// Appends a redirect to `location` with an empty body (301, 308). `location` comes from a parsed, validated
+/// Appends a redirect to `location` with an empty body (301, 302, 307, 308). `location` comes from a parsed, validated
 /// request head (no control characters), so it cannot split the response.
 pub fn write_redirect(out: &mut Vec<u8>, status: u16, location: &[u8], keep_alive: bool) {
     let _ = write!(out, "HTTP/1.1 {status} {}\r\nLocation: ", reason(status));
@@ -51,6 +51,8 @@ pub fn reason(status: u16) -> &'static str {
         101 => "Switching Protocols",
         200 => "OK",
         301 => "Moved Permanently",
+        302 => "Found",
+        307 => "Temporary Redirect",
         308 => "Permanent Redirect",
         400 => "Bad Request",
         404 => "Not Found",

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::host::normalize_host;
 use super::spec::{RouteSpec, Target};
-use super::table::{RouterDef, Service, Upstream};
+use super::table::{RouterDef, Service, Transport, Upstream};
 use crate::rule::segment_prefix_rule;
 
 /// A route left out of the table.
@@ -120,7 +120,7 @@ pub fn file_routers(
             priority: rule.priority(),
             rule,
             entry_points: u64::MAX,
-            tls: false,
+            transport: Transport::Any,
             service: services.len(),
         });
         services.push(Service {

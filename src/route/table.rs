@@ -43,11 +43,33 @@ pub struct RouterDef {
     pub priority: i64,
     /// Bit `i` set: the router serves entrypoint index `i`. `u64::MAX`: every entrypoint.
     pub entry_points: u64,
-    /// HTTPS-only router (Traefik's `tls` section). Informational here: fold it into
-    /// `entry_points` (TLS routers on TLS entrypoints only), lookup does not look at it.
-    pub tls: bool,
+    /// Which connections the router serves: Traefik's provider routers with a `tls` section serve TLS only and
+    /// those without serve plain HTTP only; route-file routes serve both. [`RouteTable::lookup_on`] honours it.
+    pub transport: Transport,
     /// Index into the table's services.
     pub service: usize,
+}
+
+/// Which connections a router serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain HTTP and TLS.
+    Any,
+    /// TLS only (a Traefik router with a `tls` section).
+    Tls,
+    /// Plain HTTP only (a Traefik router without one).
+    Plain,
+}
+
+impl Transport {
+    /// Does a router with this transport serve a connection that is (`secure`) or is not TLS?
+    pub fn serves(self, secure: bool) -> bool {
+        match self {
+            Transport::Any => true,
+            Transport::Tls => secure,
+            Transport::Plain => !secure,
+        }
+    }
 }
 
 impl RouterDef {
@@ -117,8 +139,22 @@ impl RouteTable {
     }
 
     /// The first router, in table order, that serves `entry_point` and whose rule matches
-    /// `req`, with its service. Never allocates.
+    /// `req`, with its service, whatever its transport. Never allocates.
     pub fn lookup(&self, req: &RequestView<'_>, entry_point: usize) -> Option<(&RouterDef, &Service)> {
+        self.find(req, entry_point, |_| true)
+    }
+
+    /// Like [`RouteTable::lookup`], among the routers that serve a TLS (`secure`) or plain connection.
+    pub fn lookup_on(&self, req: &RequestView<'_>, entry_point: usize, secure: bool) -> Option<(&RouterDef, &Service)> {
+        self.find(req, entry_point, |r| r.transport.serves(secure))
+    }
+
+    fn find(
+        &self,
+        req: &RequestView<'_>,
+        entry_point: usize,
+        serves: impl Fn(&RouterDef) -> bool,
+    ) -> Option<(&RouterDef, &Service)> {
         let exact: &[u32] = match self.by_host.get(req.host) {
             Some(positions) => positions,
             None => &[],
@@ -135,7 +171,7 @@ impl RouteTable {
             let Some(router) = position.and_then(|&p| self.routers.get(p as usize)) else {
                 continue;
             };
-            if router.on_entry_point(entry_point) && router.rule.matches(req) {
+            if router.on_entry_point(entry_point) && serves(router) && router.rule.matches(req) {
                 if let Some(service) = self.services.get(router.service) {
                     return Some((router, service));
                 }

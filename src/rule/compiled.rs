@@ -98,6 +98,29 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// Every exact `Host()` name the rule mentions outside a negation, sorted and deduplicated: the names a
+    /// certificate for this rule must cover (Traefik's domain extraction). Wildcards and `HostRegexp` are left out.
+    pub fn named_hosts(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        named_hosts(&self.expr, &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+fn named_hosts(expr: &Expr, out: &mut Vec<String>) {
+    match expr {
+        Expr::Matcher(Matcher::Host(HostPattern {
+            kind: HostKind::Exact(host),
+            ..
+        })) => out.push(host.clone()),
+        Expr::Matcher(_) | Expr::Not(_) => {}
+        Expr::Or(operands) | Expr::And(operands) => operands.iter().for_each(|o| named_hosts(o, out)),
+    }
+}
+
 fn hosts_of(expr: &Expr) -> Option<Vec<String>> {
     match expr {
         Expr::Matcher(Matcher::Host(HostPattern {

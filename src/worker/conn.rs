@@ -8,8 +8,11 @@
 //!
 //! PROTOCOL: the first bytes decide, per connection, like Traefik: a TLS handshake record (`0x16`) starts a TLS
 //! handshake (the bytes already read are its start), anything else is plain HTTP. Both run the same generic code
-//! over [`ClientStream`]. Routers with a `tls` section are served only over TLS; on plain HTTP their hosts get a
-//! redirect to https (301 for GET/HEAD, 308 otherwise).
+//! over [`ClientStream`]. As in Traefik, provider routers with a `tls` section serve only TLS connections and
+//! those without serve only plain HTTP (route-file routes serve both). A plain-HTTP request that only a TLS router
+//! would match gets a redirect to https (301 for GET/HEAD, 308 otherwise) where Traefik answers 404. Before any routing, `/.well-known/acme-challenge/<token>`
+//! is answered from the worker's challenge set (any host, a known token only), then the entrypoint's
+//! `http.redirections.entryPoint` applies to everything else.
 //!
 //! Never reads files, never blocks, never holds the snapshot borrow across an await.
 
@@ -19,6 +22,7 @@ use std::rc::Rc;
 use monoio::net::TcpStream;
 
 use super::{EntrySettings, WorkerCtx};
+use crate::challenge::PATH_PREFIX;
 use crate::http1::{parse_request, BodyKind, Forwarding, HeadError, Method, Parsed, RequestHead, ResponseHead};
 use crate::observe::WorkerCounters;
 use crate::proxy::forward::{Env, Exchange};
@@ -153,13 +157,37 @@ async fn serve_requests<C: ClientStream>(
             return None;
         }
 
+        // ACME HTTP-01 answers come first, for any host, then the entrypoint's redirect.
+        let path = head.path.get(cbuf);
+        if path.starts_with(PATH_PREFIX) {
+            let set = ctx.challenges().clone();
+            if let Some(answer) = set.answer(path) {
+                let local = Local::Body(200, answer.as_bytes());
+                if !local_response(client, cbuf, &head, &mut scratch, ctx, local).await {
+                    return None;
+                }
+                continue;
+            }
+        }
+        if let Some(redirect) = &ep.redirect {
+            let local = match location(&head, cbuf, &mut host_override, &redirect.scheme, redirect.port) {
+                Some(location) => Local::Redirect(redirect_status(&head, redirect.permanent), location),
+                None => Local::Text(404, respond::NOT_FOUND_BODY),
+            };
+            if !local_response(client, cbuf, &head, &mut scratch, ctx, local).await {
+                return None;
+            }
+            continue;
+        }
+
         let pick = {
             let snapshot = ctx.snapshot();
             match request_view(&head, cbuf, peer.ip().to_canonical(), &mut view_scratch) {
                 Err(_) => Pick::BadPath,
-                Ok(view) => match snapshot.routes.lookup(&view, ep.index) {
+                Ok(view) => match snapshot.routes.lookup_on(&view, ep.index, tls) {
+                    // Nothing for plain HTTP, but a TLS router would serve it: send the client to https.
+                    None if !tls && snapshot.routes.lookup_on(&view, ep.index, true).is_some() => Pick::ToHttps,
                     None => Pick::NotFound,
-                    Some((router, _)) if router.tls && !tls => Pick::ToHttps,
                     Some((router, service)) => {
                         match service.servers.get(ctx.next_rr(router.service, service.servers.len())) {
                             None => Pick::NoServer,
@@ -200,15 +228,8 @@ async fn serve_requests<C: ClientStream>(
                 continue;
             }
             Pick::ToHttps => {
-                let local = match https_location(&head, cbuf, &mut host_override) {
-                    Some(location) => {
-                        let status = if matches!(head.method, Method::Get | Method::Head) {
-                            301
-                        } else {
-                            308
-                        };
-                        Local::Redirect(status, location)
-                    }
+                let local = match location(&head, cbuf, &mut host_override, "https", 443) {
+                    Some(location) => Local::Redirect(redirect_status(&head, true), location),
                     None => Local::Text(404, respond::NOT_FOUND_BODY),
                 };
                 if !local_response(client, cbuf, &head, &mut scratch, ctx, local).await {
@@ -337,18 +358,36 @@ enum Local<'a> {
     Text(u16, &'static str),
     /// Status and Location.
     Redirect(u16, &'a [u8]),
+    /// Status and a text body that is not static (an ACME key authorization).
+    Body(u16, &'a [u8]),
 }
 
-/// `https://<host><path>[?<query>]` for `head` into `out` (the port is dropped: https uses its default). `None`
-/// without a host to redirect to.
-fn https_location<'a>(head: &RequestHead, buf: &[u8], out: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+/// 301/308 (permanent) or 302/307: the first of each pair only for GET and HEAD, so other methods keep their body.
+fn redirect_status(head: &RequestHead, permanent: bool) -> u16 {
+    let safe = matches!(head.method, Method::Get | Method::Head);
+    match (permanent, safe) {
+        (true, true) => 301,
+        (true, false) => 308,
+        (false, true) => 302,
+        (false, false) => 307,
+    }
+}
+
+/// `<scheme>://<host>[:<port>]<path>[?<query>]` for `head` into `out`; the port is left out when it is the
+/// scheme's default. `None` without a host to redirect to.
+fn location<'a>(head: &RequestHead, buf: &[u8], out: &'a mut Vec<u8>, scheme: &str, port: u16) -> Option<&'a [u8]> {
     let host = head.host_name?.get(buf);
     if host.is_empty() {
         return None;
     }
     out.clear();
-    out.extend_from_slice(b"https://");
+    out.extend_from_slice(scheme.as_bytes());
+    out.extend_from_slice(b"://");
     out.extend_from_slice(host);
+    if !matches!((scheme, port), ("https", 443) | ("http", 80)) {
+        out.push(b':');
+        out.extend_from_slice(port.to_string().as_bytes());
+    }
     let path = head.path.get(buf);
     if path.first() == Some(&b'/') {
         out.extend_from_slice(path);
@@ -384,6 +423,7 @@ async fn local_response<C: ClientStream>(
     match local {
         Local::Text(status, body) => respond::write_text(scratch, status, body, keep),
         Local::Redirect(status, location) => respond::write_redirect(scratch, status, location, keep),
+        Local::Body(status, body) => respond::write_with_type(scratch, status, "text/plain", body, keep),
     }
     if write_all(client, scratch).await.is_err() {
         return false;

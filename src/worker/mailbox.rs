@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
+use crate::challenge::Challenges;
 use crate::snapshot::Snapshot;
 use crate::tls::CertMap;
 
@@ -21,6 +22,8 @@ pub enum WorkerMsg {
     /// Serve these certificates from the next TLS handshake on (send each worker its own
     /// [`CertMap::for_worker`] copy).
     Certs(Arc<CertMap>),
+    /// Answer these ACME HTTP-01 challenges from now on, and record the set's version in the receipts.
+    Challenges(Arc<Challenges>),
     /// Stop accepting, finish in-flight requests, then exit.
     Drain,
 }

@@ -23,6 +23,7 @@ use std::time::Duration;
 use monoio::io::{CancelHandle, Canceller};
 use monoio::net::{TcpListener, UnixStream};
 
+use crate::challenge::{Challenges, Receipts};
 use crate::control::status::StatusBoard;
 use crate::observe::{Counters, WorkerCounters};
 use crate::proxy::forward::ProxySettings;
@@ -55,6 +56,19 @@ pub struct EntrySettings {
     pub read_timeout: Duration,
     /// How long a keep-alive connection may wait for its next request.
     pub idle_timeout: Duration,
+    /// `http.redirections.entryPoint`: every request but ACME challenges is redirected.
+    pub redirect: Option<EntryRedirect>,
+}
+
+/// Where an entrypoint redirects to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryRedirect {
+    /// `https` or `http`.
+    pub scheme: String,
+    /// The port in the Location URL (left out when it is the scheme's default).
+    pub port: u16,
+    /// 301/308 when true, 302/307 otherwise.
+    pub permanent: bool,
 }
 
 /// Settings shared by every worker.
@@ -86,6 +100,8 @@ pub struct WorkerSpec {
     pub status: Arc<StatusBoard>,
     /// The certificates served until the control side sends others (this worker's own copy).
     pub certs: Arc<CertMap>,
+    /// Where this worker records the challenge version it serves.
+    pub receipts: Arc<Receipts>,
 }
 
 /// Worker-local state shared by the worker's tasks (never crosses threads).
@@ -95,6 +111,7 @@ pub struct WorkerCtx {
     /// Shared settings.
     pub settings: Arc<Settings>,
     snapshot: RefCell<Arc<Snapshot>>,
+    challenges: RefCell<Arc<Challenges>>,
     /// Idle upstream connections.
     pub pool: Pool,
     counters: Counters,
@@ -128,6 +145,11 @@ impl WorkerCtx {
     /// The current snapshot (a worker-local borrow; clone the `Arc` only to hold it across an await).
     pub fn snapshot(&self) -> std::cell::Ref<'_, Arc<Snapshot>> {
         self.snapshot.borrow()
+    }
+
+    /// The ACME HTTP-01 answers this worker serves.
+    pub fn challenges(&self) -> std::cell::Ref<'_, Arc<Challenges>> {
+        self.challenges.borrow()
     }
 
     /// True once the worker has been told to drain.
@@ -252,6 +274,7 @@ async fn run(spec: WorkerSpec, tls: WorkerTls) {
         pool: Pool::new(spec.settings.max_idle_per_host, spec.settings.idle_conn_timeout),
         settings: spec.settings,
         snapshot: RefCell::new(Arc::new(Snapshot::empty())),
+        challenges: RefCell::new(Arc::new(Challenges::default())),
         counters: spec.counters,
         status: spec.status,
         tls,
@@ -277,12 +300,12 @@ async fn run(spec: WorkerSpec, tls: WorkerTls) {
     }
     monoio::spawn(sweep_pool(ctx.clone()));
     let (wake, inbox) = spec.mailbox.into_parts();
-    watch(wake, inbox, &ctx).await;
+    watch(wake, inbox, &ctx, &spec.receipts).await;
     drain(&ctx).await;
 }
 
 /// Applies mailbox messages until a drain order or a closed mailbox.
-async fn watch(wake: std::os::unix::net::UnixStream, inbox: Inbox, ctx: &Rc<WorkerCtx>) {
+async fn watch(wake: std::os::unix::net::UnixStream, inbox: Inbox, ctx: &Rc<WorkerCtx>, receipts: &Receipts) {
     let mut wake = match UnixStream::from_std(wake) {
         Ok(w) => w,
         Err(e) => {
@@ -303,6 +326,17 @@ async fn watch(wake: std::os::unix::net::UnixStream, inbox: Inbox, ctx: &Rc<Work
                 Ok(WorkerMsg::Certs(certs)) => {
                     log::debug!("worker {}: serving {} certificate(s)", ctx.id, certs.len());
                     ctx.tls.store(&certs);
+                }
+                Ok(WorkerMsg::Challenges(set)) => {
+                    log::debug!(
+                        "worker {}: serving {} ACME challenge(s), version {}",
+                        ctx.id,
+                        set.len(),
+                        set.version
+                    );
+                    let version = set.version;
+                    *ctx.challenges.borrow_mut() = set;
+                    receipts.record(ctx.id, version);
                 }
                 Ok(WorkerMsg::Drain) | Err(true) => return,
                 Err(false) => break,

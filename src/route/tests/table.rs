@@ -4,7 +4,9 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::util::{loopback, spec};
-use crate::route::{file_routers, normalize_host, RouteBuildError, RouteSpec, RouteTable, RouterDef, Service, Target};
+use crate::route::{
+    file_routers, normalize_host, RouteBuildError, RouteSpec, RouteTable, RouterDef, Service, Target, Transport,
+};
 use crate::rule::{normalize_path, parse, RequestView};
 
 fn files_table(routes: &[(&str, &str)]) -> RouteTable {
@@ -237,7 +239,7 @@ fn router(name: &str, rule: &str, priority: Option<i64>, entry_points: u64) -> R
         priority: priority.unwrap_or_else(|| rule.priority()),
         rule,
         entry_points,
-        tls: false,
+        transport: Transport::Any,
         service: 0,
     }
 }
