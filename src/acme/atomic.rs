@@ -7,7 +7,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,6 +22,8 @@ pub enum AtomicWriteError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("{path}: cannot rename temp file into place: {source}")]
     Rename { path: PathBuf, source: std::io::Error },
+    #[error("{path}: cannot create directory: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
     #[error("{path}: cannot sync directory: {source}")]
     SyncDir { path: PathBuf, source: std::io::Error },
 }
@@ -68,6 +70,51 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), AtomicWriteError
         })
 }
 
+/// Prepares `path` for atomic writes at start-up: creates its directory (mode 0700) when missing, and removes temp
+/// files a crashed writer left beside it (`.<name>.tmp-<pid>-<n>` of a process that is gone). Returns how many
+/// were removed.
+pub fn prepare(path: &Path) -> Result<usize, AtomicWriteError> {
+    let bad = || AtomicWriteError::BadPath {
+        path: path.to_path_buf(),
+    };
+    let name = path.file_name().ok_or_else(bad)?;
+    let dir = match path.parent() {
+        Some(d) if d.as_os_str().is_empty() => Path::new("."),
+        Some(d) => d,
+        None => return Err(bad()),
+    };
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| AtomicWriteError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+    }
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(name);
+    prefix.push(".tmp-");
+    let prefix = prefix.to_string_lossy().into_owned();
+    let mut removed = 0;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
+        if !alive && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// A temp name unique within this process and across processes: `.<name>.tmp-<pid>-<n>`.
 fn temp_name(name: &std::ffi::OsStr) -> std::ffi::OsString {
     static N: AtomicU64 = AtomicU64::new(0);
@@ -76,4 +123,57 @@ fn temp_name(name: &std::ffi::OsStr) -> std::ffi::OsString {
     s.push(name);
     s.push(format!(".tmp-{}-{n}", std::process::id()));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ringress-atomic-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn writes_private_files_and_replaces_them_whole() {
+        let dir = scratch("write");
+        let path = dir.join("nested").join("acme.json");
+        assert_eq!(prepare(&path).expect("prepare"), 0);
+        let mode = std::fs::metadata(path.parent().expect("parent"))
+            .expect("dir")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+        write_atomic(&path, b"one").expect("first write");
+        write_atomic(&path, b"two").expect("second write");
+        assert_eq!(std::fs::read(&path).expect("read"), b"two");
+        assert_eq!(
+            std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        let leftovers = std::fs::read_dir(path.parent().expect("parent")).expect("list").count();
+        assert_eq!(leftovers, 1, "only acme.json remains");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn prepare_removes_temp_files_of_dead_writers_only() {
+        let dir = scratch("stale");
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("acme.json");
+        // PIDs above the kernel's pid_max never run; our own PID is alive.
+        let dead = dir.join(".acme.json.tmp-4294967295-0");
+        let ours = dir.join(format!(".acme.json.tmp-{}-7", std::process::id()));
+        let other = dir.join(".other.json.tmp-4294967295-0");
+        for p in [&dead, &ours, &other] {
+            std::fs::write(p, b"half").expect("write");
+        }
+        assert_eq!(prepare(&path).expect("prepare"), 1);
+        assert!(!dead.exists());
+        assert!(ours.exists());
+        assert!(other.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use instant_acme::Account;
 use rustls::sign::CertifiedKey;
 
+use super::atomic;
 use super::client::{self, ClientConfig};
 use super::inspect::CertInfo;
 use super::job::{Advance, Job, Stage, JOB_TIMEOUT};
@@ -139,6 +140,13 @@ impl Manager {
             let store = match stores.iter().position(|f| same_path(f.path(), &acme.storage)) {
                 Some(i) => i,
                 None => {
+                    let removed = atomic::prepare(&acme.storage).map_err(StoreError::Write)?;
+                    if removed > 0 {
+                        log::info!(
+                            "{}: removed {removed} temp file(s) an interrupted write left behind",
+                            acme.storage.display()
+                        );
+                    }
                     stores.push(AcmeFile::load(&acme.storage)?);
                     stores.len() - 1
                 }
@@ -250,6 +258,11 @@ impl Manager {
         self.next_plan = Instant::now();
     }
 
+    /// The names of the orders in flight, main name first, and whether each is a renewal (for tests and status).
+    pub fn orders(&self) -> Vec<(String, bool)> {
+        self.jobs.iter().map(|j| (j.label(), j.renewal)).collect()
+    }
+
     /// When the manager next has something to do.
     pub fn next_due(&self) -> Instant {
         self.jobs.iter().map(|j| j.next).fold(self.next_plan, Instant::min)
@@ -291,7 +304,7 @@ impl Manager {
     }
 
     /// Starts orders for wanted certificates that are missing or due, within the backoff and throttles.
-    fn plan(&mut self, now: Instant) {
+    pub(super) fn plan(&mut self, now: Instant) {
         self.next_plan = now + PLAN_EVERY;
         let wall = SystemTime::now();
         let mut candidates: Vec<(usize, String, Vec<String>, bool)> = Vec::new();

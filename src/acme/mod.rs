@@ -29,4 +29,6 @@ pub mod store;
 pub mod traefik_key;
 
 #[cfg(test)]
+mod tests_manager;
+#[cfg(test)]
 mod tests_store;

@@ -6,10 +6,14 @@
 //! 127.0.0.1, so pebble's validation authority fetches `http://<name>:<http_port>/.well-known/acme-challenge/<token>`
 //! from the responder. Validation is real (no `PEBBLE_VA_ALWAYS_VALID`), only its sleep is off (`PEBBLE_VA_NOSLEEP`).
 //! Processes are killed by PID and the temp directory removed on drop.
+//!
+//! For tests of the running proxy: `set_a` points one name elsewhere (challtestsrv's management API), `lookup_a` asks
+//! challtestsrv's DNS server directly, and `order_count` / `validated_names` / `issued_serials` read what pebble did
+//! from its log (pebble has no API listing orders).
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -51,6 +55,8 @@ pub struct Pebble {
     ca_pem: String,
     acme_port: u16,
     management_port: u16,
+    dns_port: u16,
+    dns_management_port: u16,
 }
 
 impl Pebble {
@@ -77,6 +83,8 @@ impl Pebble {
             ca_pem,
             acme_port,
             management_port,
+            dns_port,
+            dns_management_port: dns_mgmt_port,
         };
 
         let dns = Command::new("pebble-challtestsrv")
@@ -135,6 +143,88 @@ impl Pebble {
             out.push_str(&format!("--- {name}\n{text}\n"));
         }
         out
+    }
+
+    /// The UDP (and TCP) port of challtestsrv's DNS server on 127.0.0.1, which pebble resolves names through.
+    pub fn dns_port(&self) -> u16 {
+        self.dns_port
+    }
+
+    /// `127.0.0.1:<dns port>`, e.g. for the proxy's `ringress.acme.dnsServer`.
+    pub fn dns_address(&self) -> String {
+        format!("127.0.0.1:{}", self.dns_port)
+    }
+
+    /// Makes challtestsrv answer A queries for `host` with `ip` instead of 127.0.0.1 (management API `/add-a`).
+    /// The name is sent lower-case and fully qualified: challtestsrv's lookup is case-sensitive.
+    pub fn set_a(&self, host: &str, ip: &str) {
+        let body = serde_json::json!({"host": fqdn(host), "addresses": [ip]}).to_string();
+        self.dns_management_post("/add-a", &body);
+    }
+
+    /// Back to the default answer (127.0.0.1) for `host` (management API `/clear-a`).
+    pub fn clear_a(&self, host: &str) {
+        let body = serde_json::json!({"host": fqdn(host)}).to_string();
+        self.dns_management_post("/clear-a", &body);
+    }
+
+    /// Asks challtestsrv's DNS server for the A records of `host` (over UDP, as pebble and the proxy do).
+    pub fn lookup_a(&self, host: &str) -> Vec<Ipv4Addr> {
+        dns_query_a(self.dns_port, host).unwrap_or_else(|e| panic!("DNS A query for {host}: {e}\n{}", self.logs()))
+    }
+
+    /// pebble's own log (stdout) so far.
+    pub fn pebble_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("pebble.log")).unwrap_or_default()
+    }
+
+    /// Orders pebble created so far: one `Added order "<id>" to the db` line each. (Counting `POST /order-plz`
+    /// instead would count the retries after the 5% of nonces pebble rejects on purpose.)
+    pub fn order_count(&self) -> usize {
+        self.pebble_log()
+            .lines()
+            .filter(|l| l.contains("Added order \""))
+            .count()
+    }
+
+    /// Every name pebble tried to validate over HTTP-01 so far (from `Attempting to validate w/ HTTP: http://<name>:`).
+    pub fn validated_names(&self) -> BTreeSet<String> {
+        let marker = "Attempting to validate w/ HTTP: http://";
+        self.pebble_log()
+            .lines()
+            .filter_map(|l| {
+                let rest = &l[l.find(marker)? + marker.len()..];
+                let end = rest.find([':', '/']).unwrap_or(rest.len());
+                Some(rest[..end].to_ascii_lowercase())
+            })
+            .collect()
+    }
+
+    /// Whether pebble did anything for `host`: a validation task, an HTTP-01 attempt, or any other log line naming it.
+    pub fn mentions(&self, host: &str) -> bool {
+        let log = self.pebble_log();
+        log.contains(&format!("\"{host}\""))
+            || log.contains(&format!("//{host}:"))
+            || log.contains(&format!("//{host}/"))
+    }
+
+    /// Serials of the certificates pebble issued so far, lower-case hex without leading zeros
+    /// (from `Issued certificate serial <hex> for order <id>`).
+    pub fn issued_serials(&self) -> Vec<String> {
+        let marker = "Issued certificate serial ";
+        self.pebble_log()
+            .lines()
+            .filter_map(|l| {
+                let rest = &l[l.find(marker)? + marker.len()..];
+                rest.split_whitespace().next().map(normalize_serial)
+            })
+            .collect()
+    }
+
+    fn dns_management_post(&self, path: &str, body: &str) {
+        let status = http_post(self.dns_management_port, path, body)
+            .unwrap_or_else(|e| panic!("challtestsrv POST {path}: {e}\n{}", self.logs()));
+        assert_eq!(status, 200, "challtestsrv POST {path} {body}\n{}", self.logs());
     }
 
     fn log(&self, name: &str) -> Stdio {
@@ -270,4 +360,99 @@ fn serve_one(conn: TcpStream, tokens: &Mutex<HashMap<String, String>>, hits: &Mu
     };
     let mut conn = conn;
     let _ = conn.write_all(response.as_bytes());
+}
+
+/// `host` lower-case with exactly one trailing dot.
+fn fqdn(host: &str) -> String {
+    format!("{}.", host.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// A certificate serial as lower-case hex without separators or leading zeros (`0A:1b` → `a1b`).
+pub fn normalize_serial(serial: &str) -> String {
+    let hex: String = serial
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let trimmed = hex.trim_start_matches('0');
+    if trimmed.is_empty() {
+        "0".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// A one-shot HTTP/1.1 POST of a JSON body to 127.0.0.1:`port`; the response status.
+fn http_post(port: u16, path: &str, body: &str) -> std::io::Result<u16> {
+    let mut conn = TcpStream::connect(("127.0.0.1", port))?;
+    conn.set_read_timeout(Some(Duration::from_secs(5)))?;
+    conn.set_write_timeout(Some(Duration::from_secs(5)))?;
+    conn.write_all(
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )?;
+    let mut response = String::new();
+    conn.read_to_string(&mut response)?;
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad response {response:?}")))
+}
+
+/// The A records of `host` from the DNS server on 127.0.0.1:`port` (one UDP query, no recursion).
+fn dns_query_a(port: u16, host: &str) -> Result<Vec<Ipv4Addr>, String> {
+    let id: u16 = 0x5eed;
+    let mut query = Vec::with_capacity(64);
+    query.extend_from_slice(&id.to_be_bytes());
+    query.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]); // RD, one question
+    for label in host.trim_end_matches('.').split('.') {
+        query.push(u8::try_from(label.len()).map_err(|_| format!("label too long in {host}"))?);
+        query.extend_from_slice(label.as_bytes());
+    }
+    query.push(0);
+    let question_end = query.len() + 4;
+    query.extend_from_slice(&[0, 1, 0, 1]); // type A, class IN
+    let socket = UdpSocket::bind(("127.0.0.1", 0)).map_err(|e| e.to_string())?;
+    socket
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .map_err(|e| e.to_string())?;
+    socket.send_to(&query, ("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 1500];
+    let n = socket.recv(&mut buf).map_err(|e| e.to_string())?;
+    let msg = &buf[..n];
+    let short = || format!("short DNS answer {msg:?}");
+    if n < 12 || msg[..2] != id.to_be_bytes() {
+        return Err(short());
+    }
+    let answers = u16::from_be_bytes([msg[6], msg[7]]);
+    let mut i = question_end;
+    let mut out = Vec::new();
+    for _ in 0..answers {
+        // Owner name: a compression pointer or a sequence of labels.
+        loop {
+            let len = *msg.get(i).ok_or_else(short)?;
+            if len & 0xc0 == 0xc0 {
+                i += 2;
+                break;
+            }
+            i += 1 + usize::from(len);
+            if len == 0 {
+                break;
+            }
+        }
+        let fixed = msg.get(i..i + 10).ok_or_else(short)?;
+        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+        i += 10;
+        let rdata = msg.get(i..i + rdlen).ok_or_else(short)?;
+        if rtype == 1 && rdlen == 4 {
+            out.push(Ipv4Addr::new(rdata[0], rdata[1], rdata[2], rdata[3]));
+        }
+        i += rdlen;
+    }
+    Ok(out)
 }
