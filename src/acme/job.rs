@@ -219,3 +219,43 @@ impl Job {
 fn failed(reason: String, validation: bool) -> Advance {
     Advance::Failed { reason, validation }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Job {
+        let now = Instant::now();
+        Job {
+            resolver: 0,
+            names: vec!["a.test".into(), "b.test".into()],
+            stage: Stage::Order,
+            started: now,
+            next: now,
+            renewal: false,
+            published: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn waits_for_every_worker_then_gives_up() {
+        let mut j = job();
+        let since = Instant::now();
+        assert!(j.wait_for_receipts(true, since, since).is_none(), "served: go on");
+        assert!(matches!(
+            j.wait_for_receipts(false, since, since),
+            Some(Advance::Continue)
+        ));
+        assert!(j.next > since, "looks again later");
+        let late = since + PUBLISH_TIMEOUT + Duration::from_millis(1);
+        match j.wait_for_receipts(false, since, late) {
+            Some(Advance::Failed { validation, reason }) => {
+                assert!(!validation, "no validation was spent");
+                assert!(reason.contains("workers"), "{reason}");
+            }
+            _ => panic!("expected a failure after the publish timeout"),
+        }
+        assert_eq!(j.main(), "a.test");
+        assert_eq!(j.label(), "a.test, b.test");
+    }
+}

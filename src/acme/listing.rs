@@ -147,7 +147,7 @@ fn unreadable_reason(e: &StoreError) -> String {
 }
 
 /// `failing until ..` / `failing: ..` when the bookkeeping records failures.
-fn failing_status(state: &DomainState, now: SystemTime) -> Option<String> {
+pub fn failing_status(state: &DomainState, now: SystemTime) -> Option<String> {
     if state.failures == 0 {
         return None;
     }
@@ -179,7 +179,7 @@ fn days_left(info: &CertInfo, now: SystemTime) -> i64 {
 ///
 /// Works on the RFC 4514-style text of [`CertInfo::issuer`]: attributes separated by `, ` (or ` + ` inside one
 /// RDN), each `TYPE=value`. Values are not escaped in that text, so a separator only counts when a `TYPE=` follows.
-fn issuer_name(dn: &str) -> String {
+pub fn issuer_name(dn: &str) -> String {
     let mut cn = None;
     for attribute in split_dn(dn) {
         if let Some(value) = attribute.strip_prefix("CN=") {

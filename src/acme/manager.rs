@@ -30,12 +30,13 @@ use super::schedule::{
     order_allowed, record_order_failure, record_order_success, retry_delay, unix_seconds as unix, OrderThrottle,
     ValidationBudget, DEFAULT_ORDER_WINDOW,
 };
-use super::serving;
 use super::store::{AcmeFile, DomainState, StoreError, StoredCert};
 use super::traefik_key::{traefik_key_reuse, KeyReuse};
+use super::{listing, serving};
 use crate::challenge::{Challenges, Receipts};
 use crate::config::{AcmeOptions, Config};
 use crate::control::compile::CertWant;
+use crate::control::status::{AcmeCounts, CertStatus};
 use crate::tls::CertMap;
 
 /// At most this many orders run at once.
@@ -89,6 +90,8 @@ pub struct Outputs {
     pub challenges: Option<Arc<Challenges>>,
     /// A new certificate map.
     pub certs: Option<CertMap>,
+    /// New status for the admin API (after any change).
+    pub status: Option<(Vec<CertStatus>, AcmeCounts)>,
 }
 
 /// The ACME state of the process.
@@ -112,6 +115,8 @@ pub struct Manager {
     dirty_stores: HashSet<usize>,
     next_plan: Instant,
     warned: HashSet<String>,
+    counts: AcmeCounts,
+    status_dirty: bool,
 }
 
 impl Manager {
@@ -198,6 +203,8 @@ impl Manager {
             dirty_stores: HashSet::new(),
             next_plan: Instant::now(),
             warned: HashSet::new(),
+            counts: AcmeCounts::default(),
+            status_dirty: true,
         };
         manager.reindex();
         let now = unix(SystemTime::now());
@@ -300,12 +307,80 @@ impl Manager {
         if std::mem::take(&mut self.certs_dirty) {
             out.certs = Some(self.cert_map());
         }
+        if std::mem::take(&mut self.status_dirty) {
+            out.status = Some((self.cert_status(SystemTime::now()), self.counts));
+        }
+        out
+    }
+
+    /// Every held certificate, every name that failed without one, and every order in flight.
+    pub fn cert_status(&self, now: SystemTime) -> Vec<CertStatus> {
+        let mut out = Vec::new();
+        for (r, rt) in self.resolvers.iter().enumerate() {
+            let mut listed: HashSet<&str> = HashSet::new();
+            for h in &self.held[r].0 {
+                listed.insert(&h.main);
+                let state = self.domain_state(r, &h.main);
+                let ordering = self.jobs.iter().any(|j| j.resolver == r && j.main() == h.main);
+                let status = match (state.and_then(|s| listing::failing_status(s, now)), &h.info) {
+                    (Some(failing), _) => failing,
+                    (None, _) if ordering => "renewing".to_string(),
+                    (None, None) => "unreadable".to_string(),
+                    (None, Some(i)) if now >= i.not_after => "expired".to_string(),
+                    (None, Some(i)) if i.renew_due(now) => "renewing".to_string(),
+                    (None, Some(_)) => "ok".to_string(),
+                };
+                out.push(CertStatus {
+                    resolver: rt.name.clone(),
+                    domain: h.main.clone(),
+                    names: h.names.clone(),
+                    issuer: h
+                        .info
+                        .as_ref()
+                        .map(|i| listing::issuer_name(&i.issuer))
+                        .unwrap_or_default(),
+                    not_after: h.info.as_ref().map(|i| i.not_after),
+                    status,
+                });
+            }
+            let book = self.stores[rt.store]
+                .store
+                .resolvers
+                .get(&rt.name)
+                .map(|res| &res.ringress);
+            for (main, state) in book.iter().flat_map(|b| b.domains.iter()) {
+                if state.failures > 0 && !listed.contains(main.as_str()) {
+                    listed.insert(main);
+                    out.push(CertStatus {
+                        resolver: rt.name.clone(),
+                        domain: main.clone(),
+                        status: listing::failing_status(state, now).unwrap_or_default(),
+                        ..CertStatus::default()
+                    });
+                }
+            }
+            for j in self
+                .jobs
+                .iter()
+                .filter(|j| j.resolver == r && !listed.contains(j.main()))
+            {
+                out.push(CertStatus {
+                    resolver: rt.name.clone(),
+                    domain: j.main().to_string(),
+                    status: format!("ordering ({})", j.stage.name()),
+                    ..CertStatus::default()
+                });
+            }
+        }
+        out.sort_by(|a, b| (&a.resolver, &a.domain).cmp(&(&b.resolver, &b.domain)));
         out
     }
 
     /// Starts orders for wanted certificates that are missing or due, within the backoff and throttles.
     pub(super) fn plan(&mut self, now: Instant) {
         self.next_plan = now + PLAN_EVERY;
+        // Statuses age (ok → renewing, backoffs expire): refresh them with every plan.
+        self.status_dirty = true;
         let wall = SystemTime::now();
         let mut candidates: Vec<(usize, String, Vec<String>, bool)> = Vec::new();
         let mut used: Vec<(usize, String)> = Vec::new();
@@ -376,7 +451,7 @@ impl Manager {
                     format!(
                         "ACME: the limit of {} new orders per 3 hours is reached; the next one can start at {}",
                         self.throttle.max(),
-                        super::listing::format_utc(unix(at) as i64)
+                        listing::format_utc(unix(at) as i64)
                     ),
                 );
                 break;
@@ -387,6 +462,8 @@ impl Manager {
                 if renewal { "renewing" } else { "ordering" },
                 names.join(", ")
             );
+            self.counts.orders += 1;
+            self.status_dirty = true;
             let mut job = Job {
                 resolver: r,
                 names,
@@ -511,7 +588,7 @@ impl Manager {
                 rt.name,
                 job.label(),
                 info.issuer,
-                super::listing::format_utc(unix(info.not_after) as i64)
+                listing::format_utc(unix(info.not_after) as i64)
             ),
             None => log::info!("ACME {}: certificate for {} issued", rt.name, job.label()),
         }
@@ -523,6 +600,8 @@ impl Manager {
         state.last_used = Some(unix(SystemTime::now()));
         self.dirty_stores.insert(store);
         self.certs_dirty = true;
+        self.counts.issued += 1;
+        self.status_dirty = true;
         self.reindex();
     }
 
@@ -546,6 +625,8 @@ impl Manager {
         record_order_failure(state, one_line(reason), wall);
         let failures = state.failures;
         let delay = retry_delay(failures);
+        self.counts.failures += 1;
+        self.status_dirty = true;
         self.dirty_stores.insert(store);
         log::warn!(
             "ACME {name}: no certificate for {label}: {reason}; next attempt in {} (failure {failures} in a row)",

@@ -104,6 +104,12 @@ impl Control {
     pub fn acme_step(&mut self, deadline: Instant) -> Option<Instant> {
         let acme = self.acme.as_mut()?;
         let out = acme.step(deadline);
+        if let Some((certs, counts)) = out.status {
+            self.status.update(|b| {
+                b.certs = certs;
+                b.acme = counts;
+            });
+        }
         if let Some(set) = out.challenges {
             for m in &self.mailboxes {
                 m.send(WorkerMsg::Challenges(Arc::new(Challenges::clone(&set))));
@@ -166,6 +172,10 @@ impl Control {
             });
         }
         self.generation += 1;
+        self.status.update(|b| {
+            b.reloads += 1;
+            b.last_reload = Some(SystemTime::now());
+        });
         let rawdata: Arc<str> = Arc::from(rawdata);
         // Each worker gets its own table: nothing a request touches is shared between cores.
         for m in self.mailboxes.iter().skip(1) {

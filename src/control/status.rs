@@ -1,4 +1,5 @@
-//! Provider health as the admin API shows it: last success, last error, consecutive failures, table age.
+//! What the admin API, the dashboard and the metrics show about the control thread's work: provider health (last
+//! success, last error, consecutive failures, table age), route files, table reloads, certificates and ACME orders.
 //!
 //! Written only by the control thread, once per poll; read by the admin endpoint with `try_lock`, so a reader
 //! never waits on the writer (it retries after yielding instead). Never holds secrets: error texts come from
@@ -39,6 +40,34 @@ pub struct FilesStatus {
     pub errors: Vec<String>,
 }
 
+/// One stored certificate, or a name still without one, as the admin API shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CertStatus {
+    /// The resolver it belongs to.
+    pub resolver: String,
+    /// The main name.
+    pub domain: String,
+    /// Every name it covers (main first); empty while none is issued.
+    pub names: Vec<String>,
+    /// The issuer's common name (empty without a certificate).
+    pub issuer: String,
+    /// End of validity (`None` without a certificate).
+    pub not_after: Option<SystemTime>,
+    /// `ok`, `renewing`, `expired`, `ordering`, or `failing until <time>: <reason>`.
+    pub status: String,
+}
+
+/// ACME totals since start-up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AcmeCounts {
+    /// Orders started.
+    pub orders: u64,
+    /// Orders that failed (pre-check, CA refusal, timeouts).
+    pub failures: u64,
+    /// Certificates issued and stored.
+    pub issued: u64,
+}
+
 /// Both sources' status, shared between the control thread (writer) and the workers' admin endpoint (readers).
 #[derive(Debug, Default)]
 pub struct StatusBoard {
@@ -52,6 +81,14 @@ pub struct Board {
     pub http: Option<ProviderStatus>,
     /// Route files, when configured.
     pub files: Option<FilesStatus>,
+    /// Route tables published since start-up.
+    pub reloads: u64,
+    /// When the last route table was published.
+    pub last_reload: Option<SystemTime>,
+    /// Every certificate the ACME resolvers hold or are after, sorted by resolver and domain.
+    pub certs: Vec<CertStatus>,
+    /// ACME totals.
+    pub acme: AcmeCounts,
 }
 
 impl StatusBoard {
