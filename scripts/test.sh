@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole ringress test suite, runnable on a fresh Debian machine with a Rust toolchain (rustup):
 # installs what the tests need, then runs format and lint checks, unit and integration tests (against the release
-# binary, built once), compiles the benchmarks, and runs each fuzz target for a bounded time.
+# binary, built once), checks deploy/ (scripts/deploy_check.sh), compiles the benchmarks, and runs each fuzz target for
+# a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +35,11 @@ cargo clippy --all-targets --locked -- -D warnings
 step "tests (release build, shared by every stage)"
 cargo build --release --locked --bins
 cargo test --release --locked
+
+step "deploy: unit, install script, the release binary under the unit's sandbox"
+# Needs root (users, ports 80/443, a systemd-nspawn container); installs its own prerequisites.
+deploy_check=(scripts/deploy_check.sh "${CARGO_TARGET_DIR:-target}/release/ringress")
+if [[ $(id -u) -eq 0 ]]; then "${deploy_check[@]}"; else sudo "${deploy_check[@]}"; fi
 
 step "benchmarks compile"
 cargo bench --locked --no-run

@@ -16,6 +16,7 @@
 //! - [`worker`]: the per-core runtimes, listeners and connection lifecycle.
 //! - [`control`]: the control thread that loads routes and broadcasts snapshots.
 //! - [`observe`]: per-worker counters and their Prometheus rendering.
+//! - [`notify`]: the systemd readiness protocol (`READY=1`, `STOPPING=1` on `$NOTIFY_SOCKET`).
 //! - [`tls`]: TLS termination: per-worker rustls configuration, SNI certificate map, the TLS stream.
 
 pub mod acme;
@@ -25,6 +26,7 @@ pub mod config;
 pub mod control;
 pub mod http1;
 pub mod logging;
+pub mod notify;
 pub mod observe;
 pub mod provider;
 pub mod proxy;

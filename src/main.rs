@@ -435,8 +435,15 @@ fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
         env!("CARGO_PKG_VERSION"),
         listening.join(", ")
     );
+    // Type=notify: systemd considers the service started only now (listeners bound, first table built, workers up).
+    if let Err(e) = ringress::notify::ready(&format!("serving: {workers} worker(s) on {driver}")) {
+        log::warn!("systemd notification failed (serving anyway): {e}");
+    }
 
     wait_for_signal(signals);
+    if let Err(e) = ringress::notify::stopping("draining") {
+        log::warn!("systemd notification failed: {e}");
+    }
     log::info!(
         "draining: no new connections; in-flight requests have {:?}",
         settings.grace

@@ -42,7 +42,7 @@ fn issues_a_certificate_through_pebble_and_stores_it() {
     assert_eq!(account.id(), opened.account.id());
 
     let names: Vec<String> = NAMES.iter().map(|n| n.to_string()).collect();
-    let mut pending = start_order(&account, &names).expect("start order");
+    let mut pending = start_order(&account, &names, None).expect("start order");
     assert_eq!(pending.challenges.len(), 2, "one HTTP-01 challenge per name");
     for c in &pending.challenges {
         assert!(c.key_authorization.starts_with(&format!("{}.", c.token)));

@@ -76,6 +76,8 @@ struct Env {
     ports: Ports,
     config: PathBuf,
     storage: PathBuf,
+    /// A directory URL to use instead of pebble's (the ARI stand-in in front of pebble), and its CA.
+    directory: Option<(String, String)>,
     // Last: removed after the processes are gone.
     dir: TempDir,
 }
@@ -98,14 +100,25 @@ impl Env {
             ports,
             config,
             storage,
+            directory: None,
             dir,
         };
         env.write_config();
         env
     }
 
+    /// Points `caServer` at `url` instead of pebble's directory, trusting `ca_pem` as well as pebble's TLS CA.
+    fn use_directory(&mut self, url: String, ca_pem: String) {
+        self.directory = Some((url, ca_pem));
+        self.write_config();
+    }
+
     fn write_config(&self) {
-        let ca = self.dir.write("pebble-tls-ca.pem", self.pebble.tls_ca_pem());
+        let mut trusted = self.pebble.tls_ca_pem().to_string();
+        if let Some((_, extra)) = &self.directory {
+            trusted.push_str(extra);
+        }
+        let ca = self.dir.write("pebble-tls-ca.pem", &trusted);
         let yaml = format!(
             r#"entryPoints:
   web: {{ address: "127.0.0.1:{web}" }}
@@ -131,7 +144,10 @@ ringress:
             admin = self.ports.admin,
             endpoint = self.cp.endpoint(),
             storage = self.storage.display(),
-            directory = self.pebble.directory_url(),
+            directory = match &self.directory {
+                Some((url, _)) => url.clone(),
+                None => self.pebble.directory_url(),
+            },
             ca = ca.display(),
             dns = self.pebble.dns_address(),
         );
@@ -1058,4 +1074,202 @@ fn certs_ls_prints_the_table() {
             "SERIAL of {name} (served leaf):\n{out}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// ARI: pebble 2.4 offers no renewal information, so a stand-in serves pebble's directory with a `renewalInfo`
+// URL added and answers it; every other ACME request goes to pebble itself (the directory's URLs are pebble's).
+// ---------------------------------------------------------------------------------------
+
+/// Serves `GET /dir` (pebble's directory plus `renewalInfo`) and `GET /ari/<id>` (a window in the past for the
+/// first certificate asked about, a window a month ahead for any other) over HTTPS on 127.0.0.1, with a certificate
+/// from its own test CA.
+struct AriStandIn {
+    port: u16,
+    ca_pem: String,
+    asked: Arc<std::sync::Mutex<Vec<String>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl AriStandIn {
+    fn start(pebble: &Pebble) -> AriStandIn {
+        let client =
+            ringress::acme::http::UreqClient::new(Some(pebble.tls_ca_pem().as_bytes()), Duration::from_secs(10))
+                .expect("ureq client");
+        let text = client
+            .agent()
+            .get(&pebble.directory_url())
+            .call()
+            .expect("pebble directory")
+            .body_mut()
+            .read_to_string()
+            .expect("directory body");
+        let mut dir: Value = serde_json::from_str(&text).expect("directory JSON");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind stand-in");
+        let port = listener.local_addr().expect("addr").port();
+        dir["renewalInfo"] = json!(format!("https://127.0.0.1:{port}/ari"));
+        let dir = dir.to_string();
+
+        let ca = TestCa::new("ringress test CA for the ARI stand-in");
+        let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
+        let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .expect("leaf params")
+            .signed_by(&leaf_key, &ca.issuer)
+            .expect("leaf");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone()],
+                rustls::pki_types::PrivateKeyDer::from_pem_slice(leaf_key.serialize_pem().as_bytes()).expect("key"),
+            )
+            .expect("server config");
+        let tls = Arc::new(tls);
+
+        listener.set_nonblocking(true).expect("nonblocking");
+        let asked: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (asked2, stop2) = (asked.clone(), stop.clone());
+        let thread = thread::spawn(move || {
+            while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((tcp, _)) => {
+                        let _ = tcp.set_nonblocking(false);
+                        let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+                        let conn = rustls::ServerConnection::new(tls.clone()).expect("server connection");
+                        ari_answer(rustls::StreamOwned::new(conn, tcp), &dir, &asked2);
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        AriStandIn {
+            port,
+            ca_pem: ca.pem(),
+            asked,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn directory_url(&self) -> String {
+        format!("https://127.0.0.1:{}/dir", self.port)
+    }
+
+    /// The certificate identifiers asked about, in order.
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().expect("asked").clone()
+    }
+}
+
+impl Drop for AriStandIn {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn ari_answer<S: std::io::Read + Write>(mut conn: S, dir: &str, asked: &std::sync::Mutex<Vec<String>>) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+        match std::io::Read::read(&mut conn, &mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let target = head.split_whitespace().nth(1).unwrap_or("").to_string();
+    let rfc3339 = |t: SystemTime| {
+        time::OffsetDateTime::from(t)
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("format time")
+    };
+    let (status, body) = if target == "/dir" {
+        ("200 OK", dir.to_string())
+    } else if let Some(id) = target.strip_prefix("/ari/") {
+        let mut asked = asked.lock().expect("asked");
+        let first = asked.first().is_none_or(|f| f == id);
+        asked.push(id.to_string());
+        let now = SystemTime::now();
+        let (start, end) = if first {
+            (now - Duration::from_secs(2 * 3600), now - Duration::from_secs(3600))
+        } else {
+            (now + 30 * DAY, now + 31 * DAY)
+        };
+        (
+            "200 OK",
+            json!({"suggestedWindow": {"start": rfc3339(start), "end": rfc3339(end)}}).to_string(),
+        )
+    } else {
+        ("404 Not Found", String::new())
+    };
+    let _ = write!(
+        conn,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nRetry-After: 3600\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = conn.flush();
+}
+
+#[test]
+fn renews_early_when_the_ca_renewal_window_has_opened() {
+    let app = Upstream::start(tagged("ari"));
+    let dynamic = tls_router(Dynamic::new(), "ari", "Host(`ari.test`)", app.port);
+    let mut env = Env::new("acme-ari", &dynamic);
+    let stand_in = AriStandIn::start(&env.pebble);
+    env.use_directory(stand_in.directory_url(), stand_in.ca_pem.clone());
+    env.start_proxy();
+    let root = env.pebble_root();
+
+    if let Err(e) = wait_for(ISSUANCE, || serves(env.ports.websecure, "ari.test", &root, "ari")) {
+        panic!("ari.test never served with a certificate from pebble: {e}");
+    }
+    let first = leaf_facts(&served_chain(env.ports.websecure, "ari.test").unwrap()[0]).serial;
+    // The CA's window for the first certificate is already open: a new certificate replaces it well before a third
+    // of its (five-year) lifetime is left.
+    let renewed = wait_for(ISSUANCE, || {
+        let serial = leaf_facts(&served_chain(env.ports.websecure, "ari.test")?[0]).serial;
+        if serial != first {
+            Ok(serial)
+        } else {
+            Err(format!("still serving {first}; ARI asked about {:?}", stand_in.asked()))
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    serves(env.ports.websecure, "ari.test", &root, "ari").unwrap();
+    let asked = stand_in.asked();
+    assert!(!asked.is_empty(), "the proxy never asked for renewal information");
+    // The new certificate's window lies ahead: it is asked about, and no third order follows.
+    let settled = wait_for(Duration::from_secs(20), || {
+        let asked = stand_in.asked();
+        if asked.iter().any(|a| a != &asked[0]) {
+            Ok(())
+        } else {
+            Err(format!("the renewed certificate was never checked: {asked:?}"))
+        }
+    });
+    settled.unwrap_or_else(|e| panic!("{e}"));
+    let orders = env.pebble.order_count();
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(env.pebble.order_count(), orders, "orders kept coming after the renewal");
+    // pebble 2.4 ignores `replaces`, which the ACME client notices: the proxy orders once more without it.
+    assert_eq!(orders, 3, "the first order, the refused replacement, the renewal");
+    assert!(
+        env.log()
+            .contains("did not take the renewal of ari.test as a replacement"),
+        "{}",
+        env.log()
+    );
+    let stored = stored_certs(&env.stored());
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(
+        normalize_serial(&leaf_facts(&stored_chain(&stored[0])[0]).serial),
+        normalize_serial(&renewed)
+    );
 }

@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use instant_acme::{
-    Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount, NewOrder, Order,
-    OrderStatus,
+    Account, AccountCredentials, AuthorizationStatus, CertificateIdentifier, ChallengeType, Identifier, NewAccount,
+    NewOrder, Order, OrderStatus,
 };
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -182,7 +182,12 @@ pub struct PendingOrder {
 }
 
 /// Creates an order for `names` (main first) and collects the HTTP-01 challenges of its pending authorizations.
-pub fn start_order(account: &Account, names: &[String]) -> Result<PendingOrder, AcmeError> {
+/// `replaces` names the certificate it renews (ARI; only for a CA whose directory offers `renewalInfo`).
+pub fn start_order(
+    account: &Account,
+    names: &[String],
+    replaces: Option<CertificateIdentifier<'static>>,
+) -> Result<PendingOrder, AcmeError> {
     let label = names.join(",");
     if names.is_empty() {
         return Err(AcmeError::NoNames { names: label });
@@ -193,7 +198,11 @@ pub fn start_order(account: &Account, names: &[String]) -> Result<PendingOrder, 
         step,
         source,
     };
-    let mut order = block_on(account.new_order(&NewOrder::new(&ids))).map_err(|e| order_err("new order", e))?;
+    let new_order = match replaces {
+        Some(id) => NewOrder::new(&ids).replaces(id),
+        None => NewOrder::new(&ids),
+    };
+    let mut order = block_on(account.new_order(&new_order)).map_err(|e| order_err("new order", e))?;
     let mut challenges = Vec::new();
     {
         let mut authzs = order.authorizations();

@@ -26,12 +26,22 @@ pub struct UreqClient {
 }
 
 impl UreqClient {
-    /// A client with `timeout` for each whole request; `root_pem` replaces the web PKI roots when given.
+    /// A client with `timeout` for each whole request; `root_pem` (one or more PEM certificates) replaces the web
+    /// PKI roots when given.
     pub fn new(root_pem: Option<&[u8]>, timeout: Duration) -> Result<UreqClient, RootCaError> {
         let roots = match root_pem {
             Some(pem) => {
-                let cert = ureq::tls::Certificate::from_pem(pem).map_err(|e| RootCaError(e.to_string()))?;
-                ureq::tls::RootCerts::Specific(Arc::new(vec![cert.to_owned()]))
+                let mut certs = Vec::new();
+                for item in ureq::tls::parse_pem(pem) {
+                    match item.map_err(|e| RootCaError(e.to_string()))? {
+                        ureq::tls::PemItem::Certificate(c) => certs.push(c.to_owned()),
+                        _ => continue,
+                    }
+                }
+                if certs.is_empty() {
+                    return Err(RootCaError("no CERTIFICATE block".into()));
+                }
+                ureq::tls::RootCerts::Specific(Arc::new(certs))
             }
             None => ureq::tls::RootCerts::WebPki,
         };

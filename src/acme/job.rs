@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use instant_acme::Order;
+use instant_acme::{CertificateIdentifier, Order};
 
 use super::client::{self, OrderStep, PendingOrder};
 
@@ -79,6 +79,8 @@ pub struct Job {
     pub renewal: bool,
     /// Tokens it has published (withdrawn when it ends).
     pub published: Vec<String>,
+    /// The certificate this order replaces (ARI), when the CA offers ARI.
+    pub replaces: Option<CertificateIdentifier<'static>>,
 }
 
 /// What the manager must do after a step.
@@ -234,6 +236,7 @@ mod tests {
             next: now,
             renewal: false,
             published: Vec::new(),
+            replaces: None,
         }
     }
 

@@ -18,9 +18,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use instant_acme::Account;
+use instant_acme::{Account, CertificateIdentifier};
 use rustls::sign::CertifiedKey;
 
+use super::ari::{self, AriState, Fetched};
 use super::atomic;
 use super::client::{self, ClientConfig};
 use super::inspect::CertInfo;
@@ -78,6 +79,8 @@ struct Held {
     main: String,
     names: Vec<String>,
     info: Option<CertInfo>,
+    /// The RFC 9773 identifier, when the leaf has an authority key identifier.
+    ari_id: Option<CertificateIdentifier<'static>>,
 }
 
 /// One resolver's certificates on file and an index name → positions.
@@ -117,6 +120,12 @@ pub struct Manager {
     warned: HashSet<String>,
     counts: AcmeCounts,
     status_dirty: bool,
+    /// ARI state by (resolver, main name).
+    ari: HashMap<(usize, String), AriState>,
+    /// Per resolver: whether its CA offers ARI (`None` until asked).
+    ari_supported: Vec<Option<bool>>,
+    /// Held certificates some router wants, as of the last plan.
+    in_use: Vec<(usize, String)>,
 }
 
 impl Manager {
@@ -205,7 +214,11 @@ impl Manager {
             warned: HashSet::new(),
             counts: AcmeCounts::default(),
             status_dirty: true,
+            ari: HashMap::new(),
+            ari_supported: Vec::new(),
+            in_use: Vec::new(),
         };
+        manager.ari_supported = vec![None; manager.resolvers.len()];
         manager.reindex();
         let now = unix(SystemTime::now());
         for r in 0..manager.resolvers.len() {
@@ -298,6 +311,7 @@ impl Manager {
                 i += 1;
             }
         }
+        self.refresh_ari(deadline);
         self.flush_stores();
         let mut out = Outputs::default();
         if std::mem::take(&mut self.challenges_dirty) {
@@ -398,18 +412,18 @@ impl Manager {
                 used.push((r, self.held[r].0[h].main.clone()));
             }
             let usable = covering.iter().any(|&h| {
-                self.held[r].0[h]
-                    .info
-                    .as_ref()
-                    .is_some_and(|info| !info.renew_due(wall))
+                let held = &self.held[r].0[h];
+                let ari_due = ari::due(self.ari.get(&(r, held.main.clone())), wall);
+                held.info.as_ref().is_some_and(|info| !info.renew_due(wall)) && !ari_due
             });
             if !usable {
                 candidates.push((r, w.main.clone(), names, !covering.is_empty()));
             }
         }
-        for (r, main) in used {
-            self.touch(r, &main, wall);
+        for (r, main) in &used {
+            self.touch(*r, main, wall);
         }
+        self.in_use = used;
         // Certificates no router wants any more: renewed while used in the last 30 days.
         for (r, (held, _)) in self.held.iter().enumerate() {
             for h in held {
@@ -464,6 +478,15 @@ impl Manager {
             );
             self.counts.orders += 1;
             self.status_dirty = true;
+            // With ARI, a renewal names the certificate it replaces (the CA may then exempt it from rate limits).
+            let replaces = match self.ari_supported[r] {
+                Some(true) if renewal => self.held[r]
+                    .0
+                    .iter()
+                    .find(|h| h.main == main)
+                    .and_then(|h| h.ari_id.clone()),
+                _ => None,
+            };
             let mut job = Job {
                 resolver: r,
                 names,
@@ -472,6 +495,7 @@ impl Manager {
                 next: now,
                 renewal,
                 published: Vec::new(),
+                replaces,
             };
             if self.precheck {
                 let (token, answer) = (random_token("ringress-probe-"), random_token(""));
@@ -532,8 +556,20 @@ impl Manager {
                 let Some(account) = self.resolvers[r].account.as_ref() else {
                     return Advance::Continue;
                 };
-                match client::start_order(account, &self.jobs[i].names) {
+                let replaces = self.jobs[i].replaces.clone();
+                match client::start_order(account, &self.jobs[i].names, replaces.clone()) {
                     Ok(pending) => self.jobs[i].ordered(pending, now),
+                    // A CA may refuse (or not echo) `replaces`, e.g. when the certificate was already replaced:
+                    // order again without it rather than fail the renewal.
+                    Err(e) if replaces.is_some() => {
+                        log::info!(
+                            "ACME {}: the CA did not take the renewal of {} as a replacement ({e}); ordering without                              `replaces`",
+                            self.resolvers[r].name,
+                            self.jobs[i].label()
+                        );
+                        self.jobs[i].replaces = None;
+                        Advance::Continue
+                    }
                     Err(e) => Advance::Failed {
                         reason: e.to_string(),
                         validation: false,
@@ -593,6 +629,8 @@ impl Manager {
             None => log::info!("ACME {}: certificate for {} issued", rt.name, job.label()),
         }
         let (store, name) = (rt.store, rt.name.clone());
+        // The CA's window was about the certificate this one replaces.
+        self.ari.remove(&(r, main.clone()));
         let resolver = self.stores[store].store.resolver_mut(&name);
         resolver.upsert(StoredCert::new(&main, &sans, chain_pem, key_pem));
         let state = resolver.ringress.domains.entry(main).or_default();
@@ -632,6 +670,76 @@ impl Manager {
             "ACME {name}: no certificate for {label}: {reason}; next attempt in {} (failure {failures} in a row)",
             human(delay)
         );
+    }
+
+    /// Asks the CA for the renewal windows of a few wanted certificates whose window is unknown or stale. Never
+    /// registers an account just for this, and never asks a CA that has said it offers no ARI.
+    fn refresh_ari(&mut self, deadline: Instant) {
+        const PER_STEP: usize = 4;
+        let wall = SystemTime::now();
+        let mut asked = 0;
+        for (r, main) in self.in_use.clone() {
+            if asked >= PER_STEP || Instant::now() >= deadline {
+                break;
+            }
+            if self.ari_supported[r] == Some(false)
+                || self.ari.get(&(r, main.clone())).is_some_and(|a| a.next_check > wall)
+            {
+                continue;
+            }
+            let Some(id) = self.held[r]
+                .0
+                .iter()
+                .find(|h| h.main == main)
+                .and_then(|h| h.ari_id.clone())
+            else {
+                continue;
+            };
+            let has_credentials = self.stores[self.resolvers[r].store]
+                .store
+                .resolvers
+                .get(&self.resolvers[r].name)
+                .is_some_and(|res| res.ringress.account.is_some());
+            if self.resolvers[r].account.is_none() && (!has_credentials || self.ensure_account(r).is_err()) {
+                continue;
+            }
+            let Some(account) = self.resolvers[r].account.as_ref() else {
+                continue;
+            };
+            asked += 1;
+            let previous = self.ari.get(&(r, main.clone())).and_then(|a| a.renew_at);
+            match ari::fetch(account, &id, wall) {
+                Fetched::Window(state) => {
+                    self.ari_supported[r] = Some(true);
+                    if state.renew_at != previous {
+                        log::debug!(
+                            "ACME {}: {main}: the CA suggests renewing at {:?}",
+                            self.resolvers[r].name,
+                            state.renew_at
+                        );
+                        self.next_plan = Instant::now();
+                    }
+                    self.ari.insert((r, main), state);
+                }
+                Fetched::Unsupported => {
+                    log::debug!(
+                        "ACME {}: the CA offers no renewal information (ARI); renewing at a third of the lifetime",
+                        self.resolvers[r].name
+                    );
+                    self.ari_supported[r] = Some(false);
+                }
+                Fetched::Failed(e) => {
+                    log::debug!("ACME {}: renewal information for {main}: {e}", self.resolvers[r].name);
+                    self.ari.insert(
+                        (r, main),
+                        AriState {
+                            renew_at: previous,
+                            next_check: wall + ari::MIN_RECHECK,
+                        },
+                    );
+                }
+            }
+        }
     }
 
     /// Opens (or registers) the resolver's account once.
@@ -787,6 +895,7 @@ impl Manager {
                             main: c.domain.main.clone(),
                             names,
                             info: c.info().ok(),
+                            ari_id: c.chain_pem().ok().and_then(|pem| ari::identifier(&pem)),
                         });
                     }
                 }
@@ -873,6 +982,7 @@ fn placeholder() -> Job {
         next: Instant::now(),
         renewal: false,
         published: Vec::new(),
+        replaces: None,
     }
 }
 

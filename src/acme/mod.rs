@@ -13,6 +13,7 @@
 //! `Order::poll_certificate` (they sleep through tokio and panic without a runtime), sleep for long inside a step, or
 //! put a private key or account credentials into a log line, an error or `Debug` output.
 
+pub mod ari;
 pub mod atomic;
 pub mod block_on;
 pub mod client;
