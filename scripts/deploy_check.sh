@@ -100,7 +100,7 @@ if [[ $RUN_SYSTEMD == 1 ]]; then
 fi
 if ((${#need[@]})); then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 ok "systemd $(systemd-analyze --version | awk 'NR == 1 { print $2 }'), $(setpriv --version), kernel $(uname -r)"
 

@@ -16,11 +16,15 @@ for tool in curl openssl; do
 done
 # Debian's pebble package ships both pebble and pebble-challtestsrv (the ACME tests use a real CA on loopback).
 command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1 || missing+=("pebble")
+# The dashboard test renders the admin page in headless Chromium.
+command -v chromium >/dev/null 2>&1 || missing+=("chromium")
 if ((${#missing[@]})); then
+  # No recommends: they would pull in kernel images and desktop packages the tests never use.
   if [[ $(id -u) -eq 0 ]]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    sudo apt-get update -qq &&
+      sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

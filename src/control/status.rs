@@ -143,6 +143,40 @@ impl Board {
     }
 }
 
+impl Board {
+    /// The `/api/certificates` document at time `now`: every certificate with its days left and status, the ACME
+    /// totals, and how often the route table was reloaded.
+    pub fn render_certificates(&self, now: SystemTime) -> String {
+        use serde_json::json;
+        let certs: Vec<serde_json::Value> = self
+            .certs
+            .iter()
+            .map(|c| {
+                let days_left = c.not_after.map(|t| match t.duration_since(now) {
+                    Ok(left) => (left.as_secs() / 86_400) as i64,
+                    Err(past) => -(past.duration().as_secs().div_ceil(86_400) as i64),
+                });
+                json!({
+                    "resolver": c.resolver,
+                    "domain": c.domain,
+                    "names": c.names,
+                    "issuer": c.issuer,
+                    "notAfter": c.not_after.map(rfc3339),
+                    "daysLeft": days_left,
+                    "status": c.status,
+                })
+            })
+            .collect();
+        json!({
+            "certificates": certs,
+            "acme": { "orders": self.acme.orders, "failures": self.acme.failures, "issued": self.acme.issued },
+            "reloads": self.reloads,
+            "lastReload": self.last_reload.map(rfc3339),
+        })
+        .to_string()
+    }
+}
+
 fn rfc3339(t: SystemTime) -> String {
     let mut s = String::with_capacity(20);
     crate::logging::push_utc_timestamp(&mut s, t);

@@ -1,5 +1,6 @@
-//! The internal admin entrypoint: `/ping`, `/metrics`, `/api/rawdata` and `/api/providers`, served by the workers from worker-local state and the
-//! merged per-worker counters.
+//! The internal admin entrypoint: `/ping`, `/metrics`, `/api/rawdata`, `/api/providers`, `/api/certificates` and
+//! the `/dashboard/` page, served by the workers from worker-local state, the status board and the merged
+//! per-worker counters.
 //!
 //! Never proxies, never blocks, never reads files. Bound to loopback by default; it is not meant to be public.
 
@@ -7,19 +8,26 @@ use std::rc::Rc;
 
 use monoio::net::TcpStream;
 
+use std::time::SystemTime;
+
 use super::WorkerCtx;
+use crate::control::status::Board;
 use crate::http1::{parse_request, BodyKind, Method, Parsed, RequestHead};
 use crate::proxy::io::{linger_close, read_append_cancelable, write_all};
 use crate::proxy::respond;
 
 const JSON: &str = "application/json";
 
-/// The `/api/providers` document. The board is written by the control thread for a moment each poll; rather
-/// than wait on it, yield and try again.
-async fn providers(ctx: &WorkerCtx) -> String {
+/// The dashboard: one self-contained page (inline style and script, no external assets) that polls the JSON APIs
+/// and `/metrics` of this entrypoint.
+const DASHBOARD: &str = include_str!("dashboard.html");
+
+/// A status-board document. The board is written by the control thread for a moment each poll; rather than wait
+/// on it, yield and try again.
+async fn board_doc(ctx: &WorkerCtx, render: fn(&Board, SystemTime) -> String) -> String {
     for _ in 0..200 {
         if let Some(board) = ctx.status.try_read() {
-            return board.render(std::time::SystemTime::now());
+            return render(&board, SystemTime::now());
         }
         monoio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
@@ -80,8 +88,18 @@ pub async fn serve(mut client: TcpStream, ctx: Rc<WorkerCtx>) {
                 respond::write_with_type(&mut out, 200, JSON, snapshot.rawdata.as_bytes(), keep);
             }
             (Method::Get | Method::Head, b"/api/providers") => {
-                let doc = providers(&ctx).await;
+                let doc = board_doc(&ctx, Board::render).await;
                 respond::write_with_type(&mut out, 200, JSON, doc.as_bytes(), keep);
+            }
+            (Method::Get | Method::Head, b"/api/certificates") => {
+                let doc = board_doc(&ctx, Board::render_certificates).await;
+                respond::write_with_type(&mut out, 200, JSON, doc.as_bytes(), keep);
+            }
+            (Method::Get | Method::Head, b"/dashboard/") => {
+                respond::write_with_type(&mut out, 200, "text/html; charset=utf-8", DASHBOARD.as_bytes(), keep);
+            }
+            (Method::Get | Method::Head, b"/dashboard" | b"/") => {
+                respond::write_redirect(&mut out, 302, b"/dashboard/", keep);
             }
             _ => respond::write_text(&mut out, 404, respond::NOT_FOUND_BODY, keep),
         }
