@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole ringress test suite, runnable on a fresh Debian machine with a Rust toolchain (rustup):
 # installs what the tests need, then runs format and lint checks, unit and integration tests (against the release
-# binary, built once), checks deploy/ (scripts/deploy_check.sh), compiles the benchmarks, and runs each fuzz target for
-# a bounded time.
+# binary, built once), checks deploy/ (scripts/deploy_check.sh), rehearses the production topology in network
+# namespaces over WireGuard (deploy/rehearsal/run.sh), compiles the benchmarks, and runs each fuzz target for a bounded
+# time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,11 @@ step "deploy: unit, install script, the release binary under the unit's sandbox"
 # Needs root (users, ports 80/443, a systemd-nspawn container); installs its own prerequisites.
 deploy_check=(scripts/deploy_check.sh "${CARGO_TARGET_DIR:-target}/release/ringress")
 if [[ $(id -u) -eq 0 ]]; then "${deploy_check[@]}"; else sudo "${deploy_check[@]}"; fi
+
+step "deploy rehearsal: namespaces, real WireGuard, pebble, six operational scenarios"
+# Needs root (network namespaces, TUN, ports 80/443 inside a namespace); installs its own prerequisites.
+rehearsal=(deploy/rehearsal/run.sh "${CARGO_TARGET_DIR:-target}/release/ringress")
+if [[ $(id -u) -eq 0 ]]; then "${rehearsal[@]}"; else sudo "${rehearsal[@]}"; fi
 
 step "benchmarks compile"
 cargo bench --locked --no-run

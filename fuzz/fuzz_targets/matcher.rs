@@ -2,12 +2,18 @@
 //!
 //! Routers get rules drawn from small alphabets of hosts, paths, methods and headers (Host,
 //! wildcard Host, HostRegexp, PathPrefix, Method, Header, `!`, `&&`, `||`, plus route-file
-//! `Host && SegmentPrefix` rules), random priorities, names and entry-point masks, so hosts
-//! collide and priorities tie. For every request the table must return exactly the first router
-//! in (priority desc, name asc) order that serves the entrypoint and whose rule matches, and
-//! `Rule::hosts` must never exclude a host the rule matches. Lookups must not allocate, which a
-//! counting allocator checks (after one warm-up lookup when regexes are involved: the regex
-//! crate builds its caches lazily).
+//! `Host && SegmentPrefix` rules), random priorities (including the i64 extremes), names,
+//! entry-point masks and transports (Any, Tls, Plain), so hosts collide and priorities tie. For
+//! every request, on a plain and on a TLS connection:
+//! - `lookup(req, ep)` must return exactly the first router in (priority desc, name asc) order
+//!   that serves the entrypoint and whose rule matches, whatever its transport;
+//! - `lookup_on(req, ep, secure)` must return exactly the first router in that order that serves
+//!   the entrypoint, serves the transport (Any: both, Tls: TLS only, Plain: plain only) and whose
+//!   rule matches;
+//! - `Rule::hosts` must never exclude a host the rule matches.
+//!
+//! Lookups must not allocate, which a counting allocator checks (after one warm-up lookup when
+//! regexes are involved: the regex crate builds its caches lazily).
 
 #![no_main]
 
@@ -88,6 +94,7 @@ struct RouterIn {
     name: u8,
     priority: Option<i8>,
     entry_points: u8,
+    transport: u8,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -97,6 +104,7 @@ struct RequestIn {
     method: u8,
     headers: Vec<(u8, u8)>,
     entry_point: u8,
+    secure: bool,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -151,11 +159,38 @@ fn render(rule: &RuleIn, depth: usize, out: &mut String, regex: &mut bool) {
     .expect("writing to a String");
 }
 
+/// An explicit priority; the i8 extremes stand for the i64 extremes so the ordering is tested at the edges.
+fn priority(p: i8) -> i64 {
+    match p {
+        i8::MIN => i64::MIN,
+        i8::MAX => i64::MAX,
+        p => i64::from(p),
+    }
+}
+
+fn transport(t: u8) -> Transport {
+    [Transport::Any, Transport::Tls, Transport::Plain][usize::from(t % 3)]
+}
+
+/// The transport rule, restated: Any serves both, Tls only TLS, Plain only plain HTTP.
+fn naive_serves(t: Transport, secure: bool) -> bool {
+    match t {
+        Transport::Any => true,
+        Transport::Tls => secure,
+        Transport::Plain => !secure,
+    }
+}
+
+/// The entrypoint rule, restated: `u64::MAX` serves every entrypoint, otherwise bit `ep` must be set.
+fn naive_on_entry_point(mask: u64, ep: usize) -> bool {
+    mask == u64::MAX || (ep < 64 && mask & (1 << ep) != 0)
+}
+
 fn mask(bits: u8) -> u64 {
     if bits & 0x80 != 0 {
         u64::MAX
     } else {
-        u64::from(bits & 0x0f)
+        u64::from(bits & 0x0f) | (u64::from(bits & 0x40) << 57)
     }
 }
 
@@ -173,10 +208,10 @@ fuzz_target!(|input: Input| {
         };
         routers.push(RouterDef {
             name: format!("{}{i}", pick(&NAMES, r.name)),
-            priority: r.priority.map_or_else(|| rule.priority(), i64::from),
+            priority: r.priority.map_or_else(|| rule.priority(), priority),
             rule,
             entry_points: mask(r.entry_points),
-            transport: Transport::Any,
+            transport: transport(r.transport),
             service: i % 3,
         });
     }
@@ -229,23 +264,47 @@ fuzz_target!(|input: Input| {
             headers: &headers,
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         };
-        let ep = usize::from(request.entry_point % 6);
+        // Entrypoints 0..=5, and the edges of the 64-bit mask.
+        let ep = match request.entry_point % 9 {
+            n @ 0..=5 => usize::from(n),
+            6 => 63,
+            7 => 64,
+            _ => usize::MAX,
+        };
 
+        let secure = request.secure;
         if has_regex {
             let _ = table.lookup(&view, ep);
+            let _ = table.lookup_on(&view, ep, secure);
         }
         let before = ALLOCATIONS.load(Ordering::Relaxed);
         let got = table.lookup(&view, ep);
+        let got_on = table.lookup_on(&view, ep, secure);
         assert_eq!(ALLOCATIONS.load(Ordering::Relaxed) - before, 0, "lookup allocated");
 
-        let want = naive.iter().find(|r| r.on_entry_point(ep) && r.rule.matches(&view));
+        let want = naive
+            .iter()
+            .find(|r| naive_on_entry_point(r.entry_points, ep) && r.rule.matches(&view));
         assert_eq!(
             got.map(|(r, _)| r.name.as_str()),
             want.map(|r| r.name.as_str()),
-            "host {:?} path {:?} ep {ep}",
+            "lookup: host {:?} path {:?} ep {ep}",
             String::from_utf8_lossy(host),
             String::from_utf8_lossy(path)
         );
+        let want_on = naive.iter().find(|r| {
+            naive_on_entry_point(r.entry_points, ep) && naive_serves(r.transport, secure) && r.rule.matches(&view)
+        });
+        assert_eq!(
+            got_on.map(|(r, _)| r.name.as_str()),
+            want_on.map(|r| r.name.as_str()),
+            "lookup_on: host {:?} path {:?} ep {ep} secure {secure}",
+            String::from_utf8_lossy(host),
+            String::from_utf8_lossy(path)
+        );
+        if let Some((router, service)) = got_on {
+            assert_eq!(service.name, format!("s{}", router.service));
+        }
         if let Some((router, service)) = got {
             assert_eq!(service.name, format!("s{}", router.service));
         }

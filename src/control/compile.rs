@@ -200,8 +200,22 @@ fn compile_provider(
 ) {
     // Services first: routers refer to them by name.
     let mut by_name: BTreeMap<String, Option<usize>> = BTreeMap::new();
+    let service_clash = clashing(d.services.keys());
+    let router_clash = clashing(d.routers.keys());
     for (name, conf) in &d.services {
         let full = qualify(name);
+        if service_clash.contains(&full) {
+            by_name.insert(full.clone(), None);
+            report.services.push(ServiceReport {
+                name: full,
+                provider: HTTP,
+                servers: Vec::new(),
+                pass_host_header: true,
+                errors: vec![format!("service {name:?}: {CLASH}")],
+                used_by: Vec::new(),
+            });
+            continue;
+        }
         let mut sr = ServiceReport {
             name: full.clone(),
             provider: HTTP,
@@ -279,6 +293,9 @@ fn compile_provider(
             errors: Vec::new(),
             warnings: router_warnings(&d.warnings, &full),
         };
+        if router_clash.contains(&full) {
+            rr.errors.push(format!("router {name:?}: {CLASH}"));
+        }
         let rule = match crate::rule::parse(&conf.rule) {
             Ok(r) => {
                 rr.priority = conf.priority.unwrap_or_else(|| r.priority());
@@ -412,6 +429,21 @@ fn tls_json(t: &TlsConf) -> serde_json::Value {
 }
 
 /// `name` qualified with the HTTP provider unless it already names a provider.
+const CLASH: &str = "another entry has the same name once `@http` is added (e.g. `a` and `a@http`); both are disabled";
+
+/// Qualified names that two provider entries share (`a` and `a@http`): neither may silently win.
+fn clashing<'a>(names: impl Iterator<Item = &'a String>) -> std::collections::HashSet<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut clash = std::collections::HashSet::new();
+    for n in names {
+        let full = qualify(n);
+        if !seen.insert(full.clone()) {
+            clash.insert(full);
+        }
+    }
+    clash
+}
+
 fn qualify(name: &str) -> String {
     if name.contains('@') {
         name.to_string()
@@ -468,6 +500,34 @@ mod tests {
             .iter()
             .find(|r| r.name == name)
             .expect("router reported")
+    }
+
+    #[test]
+    fn names_that_clash_once_qualified_disable_both_entries() {
+        let body = br#"{"http":{
+            "routers":{
+                "a":{"rule":"Host(`a.test`)","service":"s"},
+                "a@http":{"rule":"Host(`b.test`)","service":"s"},
+                "c":{"rule":"Host(`c.test`)","service":"t"}},
+            "services":{
+                "s":{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:9001"}]}},
+                "t":{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:9002"}]}},
+                "t@http":{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:9003"}]}}}}}"#;
+        let d = crate::provider::decode(body).expect("decodes");
+        let c = compile(Some(&d), None, &["web".to_string()], &mut literal);
+        let clashed: Vec<&RouterReport> = c.report.routers.iter().filter(|r| r.name == "a@http").collect();
+        assert_eq!(clashed.len(), 2);
+        assert!(
+            clashed.iter().all(|r| r.errors.iter().any(|e| e.contains("same name"))),
+            "{clashed:?}"
+        );
+        let router_c = report_of(&c, "c@http");
+        assert!(router_c.errors.iter().any(|e| e.contains("disabled")), "{router_c:?}");
+        assert_eq!(
+            c.table.len(),
+            0,
+            "no router of the clash, and none that uses a clashing service"
+        );
     }
 
     #[test]

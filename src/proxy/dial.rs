@@ -40,6 +40,12 @@ pub async fn dial(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, Dial
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(failed)?;
     socket.set_nonblocking(true).map_err(failed)?;
     socket.set_tcp_nodelay(true).map_err(failed)?;
+    // A peer that vanished (a WireGuard link down, a host powered off) sends no RST: without this, a request
+    // written to a pooled connection would wait for the full response-header timeout. With it, the kernel gives up
+    // once sent data stays unacknowledged for the dial timeout, and the read fails with ETIMEDOUT.
+    socket
+        .set_tcp_user_timeout(Some(timeout.max(Duration::from_secs(1))))
+        .map_err(failed)?;
     let pending = match socket.connect(&addr.into()) {
         Ok(()) => false,
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,

@@ -387,6 +387,8 @@ async fn read_response_head<C: ClientStream>(
             },
         };
         match n {
+            // The kernel gave up on an unreachable peer (TCP_USER_TIMEOUT): replaying would only wait again.
+            Err(e) if e.raw_os_error() == Some(libc::ETIMEDOUT) => return Err(HeadFailure::Timeout),
             Ok(0) | Err(_) if !received => return Err(HeadFailure::Empty),
             Ok(0) | Err(_) => return Err(HeadFailure::Invalid),
             Ok(_) => received = true,
