@@ -5,7 +5,7 @@
 //! I/O; the control path (`control`, `config`, route-file loading) never touches a client socket.
 //!
 //! Module map:
-//! - [`acme`]: acme.json store (Traefik layout), certificate inspection, blocking ACME client.
+//! - [`acme`]: automatic certificates: ACME HTTP-01 orders on the control thread, acme.json (Traefik layout).
 //! - [`cli`]: text output of the command-line tools.
 //! - [`config`]: the static configuration (Traefik's keys plus a `ringress:` section).
 //! - [`route`]: route files and the compiled route table.
@@ -14,9 +14,10 @@
 //! - [`provider`]: the HTTP provider: polling the control plane, decoding Traefik dynamic JSON.
 //! - [`proxy`]: forwarding one exchange to an upstream, the per-worker upstream pool.
 //! - [`worker`]: the per-core runtimes, listeners and connection lifecycle.
-//! - [`control`]: the control thread that loads routes and broadcasts snapshots.
-//! - [`observe`]: per-worker counters and their Prometheus rendering.
+//! - [`control`]: the control thread: routes, ACME steps, snapshots, certificates and challenges to the workers.
+//! - [`observe`]: per-worker counters, their Prometheus rendering, and the access log.
 //! - [`notify`]: the systemd readiness protocol (`READY=1`, `STOPPING=1` on `$NOTIFY_SOCKET`).
+//! - [`challenge`]: the ACME HTTP-01 answers workers serve, and their receipts.
 //! - [`tls`]: TLS termination: per-worker rustls configuration, SNI certificate map, the TLS stream.
 
 pub mod acme;

@@ -2,11 +2,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 
 use ringress::acme::manager::Manager as AcmeManager;
 use ringress::acme::store::AcmeFile;
@@ -16,7 +17,7 @@ use ringress::config::{self, Config};
 use ringress::control::status::StatusBoard;
 use ringress::control::{Control, Sources};
 use ringress::http1::Limits;
-use ringress::observe::Counters;
+use ringress::observe::{AccessLog, Counters};
 use ringress::provider::{HttpSource, TokenSource};
 use ringress::proxy::forward::ProxySettings;
 use ringress::worker::{self, listener, mailbox, EntryKind, EntryRedirect, EntrySettings, Settings, WorkerSpec};
@@ -379,8 +380,21 @@ fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
         }
     }
 
+    // SIGUSR1 (logrotate) makes the access-log writer reopen its file. Registered even without an access log, so
+    // the signal never ends the process.
+    let reopen = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(SIGUSR1, reopen.clone()).map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let (access_log, access_senders) = match &cfg.access_log {
+        Some(a) => {
+            let (log, senders) = AccessLog::start(a, workers, reopen).map_err(|e| format!("accessLog: {e}"))?;
+            (Some(log), Some(senders))
+        }
+        None => (None, None),
+    };
+    let entrypoint_names: Vec<String> = cfg.entry_points.iter().map(|e| e.name.clone()).collect();
+
     // The first snapshot is built before any worker accepts, so no request ever sees an empty table by accident.
-    let counters = Counters::new(workers);
+    let counters = Counters::build(workers, &entrypoint_names, access_senders);
     let mut senders = Vec::with_capacity(workers);
     let mut receivers = Vec::with_capacity(workers);
     for _ in 0..workers {
@@ -452,6 +466,9 @@ fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
     let _ = control_handle.join();
     for h in handles {
         let _ = h.join();
+    }
+    if let Some(a) = access_log {
+        a.finish();
     }
     log::info!("stopped");
     Ok(())

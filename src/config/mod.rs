@@ -30,6 +30,10 @@
 //!     tokenFile: secrets/token    #   relative to this file, re-read when it changes, or
 //!     tokenEnv: RINGRESS_TOKEN    #   an environment variable (set one, not both)
 //! log: { level: INFO }            # Traefik's key
+//! accessLog:                      # Traefik's keys; absent: no access log; `accessLog: {}`: common format on stdout
+//!   filePath: /var/log/ringress/access.log   # reopened on SIGUSR1 (logrotate)
+//!   format: common                # common | genericCLF | json
+//!   bufferingSize: 4096           # lines queued per worker before lines are dropped (counted)
 //! ```
 //!
 //! Durations are Go duration strings (`"5s"`, `"1m30s"`) or bare seconds, see [`duration`].
@@ -49,6 +53,8 @@ mod validate;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_access_log;
+#[cfg(test)]
 mod tests_invalid;
 #[cfg(test)]
 mod tests_provider_auth;
@@ -61,9 +67,9 @@ pub use address::{AddressError, ListenAddr};
 pub use duration::DurationError;
 pub use error::ConfigError;
 pub use model::{
-    default_workers, Acme, AcmeOptions, CertResolver, Config, EntryPoint, ForwardedHeaders, HttpProvider, ProviderAuth,
-    Providers, Redirect, Ringress, ServersTransport, ACME_KEY_TYPES, DEFAULT_ADMIN, LETSENCRYPT_DIRECTORY,
-    LETSENCRYPT_STAGING_DIRECTORY, MAX_WORKERS,
+    default_workers, AccessLog, AccessLogFormat, Acme, AcmeOptions, CertResolver, Config, EntryPoint, ForwardedHeaders,
+    HttpProvider, ProviderAuth, Providers, Redirect, Ringress, ServersTransport, ACME_KEY_TYPES,
+    DEFAULT_ACCESS_LOG_BUFFER, DEFAULT_ADMIN, LETSENCRYPT_DIRECTORY, LETSENCRYPT_STAGING_DIRECTORY, MAX_WORKERS,
 };
 
 /// A configuration that passed every check, with what the operator should be told.

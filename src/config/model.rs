@@ -32,6 +32,8 @@ pub struct Config {
     pub servers_transport: ServersTransport,
     /// The `ringress:` section and Traefik's `log.level`.
     pub ringress: Ringress,
+    /// Traefik's `accessLog`; `None` (the default) when the key is absent: no access log.
+    pub access_log: Option<AccessLog>,
 }
 
 impl Config {
@@ -50,8 +52,47 @@ impl Default for Config {
             certificates_resolvers: BTreeMap::new(),
             servers_transport: ServersTransport::default(),
             ringress: Ringress::default(),
+            access_log: None,
         }
     }
+}
+
+/// Traefik's `accessLog`: one line per request. `accessLog: {}` turns it on with every default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLog {
+    /// `filePath`: where lines are appended (created, with its directory, if missing; reopened on SIGUSR1).
+    /// Relative paths are relative to the working directory, as in Traefik. `None` (the default): standard output.
+    pub file_path: Option<PathBuf>,
+    /// `format`, default `common`.
+    pub format: AccessLogFormat,
+    /// `bufferingSize`: lines each worker may have queued for the writer thread before further lines are dropped
+    /// (and counted). Default 4096, 16..=1048576. (Traefik's value, a count of lines kept in memory before writing,
+    /// is read the same way; Traefik's default of 0 means "write at once", which ringress never does on a worker.)
+    pub buffering_size: usize,
+}
+
+/// Default `accessLog.bufferingSize` in ringress.
+pub const DEFAULT_ACCESS_LOG_BUFFER: usize = 4096;
+
+impl Default for AccessLog {
+    fn default() -> Self {
+        AccessLog {
+            file_path: None,
+            format: AccessLogFormat::Common,
+            buffering_size: DEFAULT_ACCESS_LOG_BUFFER,
+        }
+    }
+}
+
+/// `accessLog.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessLogFormat {
+    /// `common`: Traefik's CLF with request count, router, server URL and duration.
+    Common,
+    /// `genericCLF`: CLF with Referer and User-Agent (Apache's combined format).
+    GenericClf,
+    /// `json`: one JSON object per line with Traefik's field names.
+    Json,
 }
 
 /// One `entryPoints.<name>` listener.

@@ -104,7 +104,24 @@ pub(super) struct RawConfig {
     pub certificates_resolvers: Option<Named<Option<RawResolver>>>,
     pub servers_transport: Option<RawServersTransport>,
     pub log: Option<RawLog>,
+    /// `accessLog:` present (even empty or `{}`) turns the access log on: `Some(None)` for an empty value.
+    #[serde(default, deserialize_with = "present")]
+    pub access_log: Option<Option<RawAccessLog>>,
     pub ringress: Option<RawRingress>,
+}
+
+/// Distinguishes a key written with no value (`Some(None)`) from a missing key (`None`, via `default`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Traefik's `accessLog`.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a mapping")]
+pub(super) struct RawAccessLog {
+    pub file_path: Option<Text>,
+    pub format: Option<Text>,
+    pub buffering_size: Option<Text>,
 }
 
 #[derive(Default, Deserialize)]

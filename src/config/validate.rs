@@ -12,9 +12,10 @@ use std::time::Duration;
 use super::address::{self, ListenAddr};
 use super::error::ConfigError;
 use super::model::{
-    default_workers, AcmeOptions, Config, EntryPoint, Providers, Ringress, ServersTransport, DEFAULT_ADMIN, MAX_WORKERS,
+    default_workers, AccessLog, AccessLogFormat, AcmeOptions, Config, EntryPoint, Providers, Ringress,
+    ServersTransport, DEFAULT_ADMIN, MAX_WORKERS,
 };
-use super::raw::{RawAcmeOptions, RawAdmin, RawConfig, RawLog, RawRingress, RawServersTransport, Text};
+use super::raw::{RawAccessLog, RawAcmeOptions, RawAdmin, RawConfig, RawLog, RawRingress, RawServersTransport, Text};
 use super::{duration, entry_point, provider, resolver};
 
 /// Builds key-path errors for one file and collects warnings.
@@ -160,12 +161,55 @@ pub(super) fn build(raw: RawConfig, checker: &mut Checker<'_>) -> Result<Config,
     let log_level = log_level(checker, raw.log.unwrap_or_default())?;
     let ringress = ringress(checker, raw.ringress.unwrap_or_default(), log_level, &entry_points)?;
     provider::check_auth(checker, &ringress.provider, http.as_ref());
+    let access_log = match raw.access_log {
+        Some(section) => Some(access_log(checker, section.unwrap_or_default())?),
+        None => None,
+    };
     Ok(Config {
         entry_points,
         providers: Providers { http },
         certificates_resolvers,
         servers_transport,
         ringress,
+        access_log,
+    })
+}
+
+/// Traefik's `accessLog` (present: on).
+fn access_log(checker: &mut Checker<'_>, raw: RawAccessLog) -> Result<AccessLog, ConfigError> {
+    let defaults = AccessLog::default();
+    let file_path = match raw.file_path.as_ref() {
+        // Traefik treats an empty filePath as standard output.
+        Some(Text(text)) if text.trim().is_empty() => None,
+        Some(Text(text)) => Some(PathBuf::from(text.trim())),
+        None => None,
+    };
+    let format = match raw.format.as_ref().map(|Text(t)| t.trim()) {
+        None | Some("") | Some("common") => AccessLogFormat::Common,
+        Some("genericCLF") => AccessLogFormat::GenericClf,
+        Some("json") => AccessLogFormat::Json,
+        Some(other) => {
+            // Traefik logs an error and uses the common format: an unchanged traefik.yml must keep running.
+            checker.warn(format!(
+                "`accessLog.format`: unsupported format {other:?} (use common, genericCLF or json); using common"
+            ));
+            AccessLogFormat::Common
+        }
+    };
+    let buffering_size = match raw.buffering_size.as_ref() {
+        // Traefik's default (0: write each line at once) has no meaning here: keep ringress's queue.
+        Some(Text(text)) if text.trim() == "0" => defaults.buffering_size,
+        value => checker.count(
+            "accessLog.bufferingSize",
+            value,
+            defaults.buffering_size,
+            16..=1_048_576,
+        )?,
+    };
+    Ok(AccessLog {
+        file_path,
+        format,
+        buffering_size,
     })
 }
 

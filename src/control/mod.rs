@@ -259,6 +259,7 @@ impl Control {
                         h.last_attempt = Some(now);
                         h.last_error = Some((now, reason));
                         h.consecutive_failures = failures;
+                        h.total_failures += 1;
                     }
                 });
                 false

@@ -23,6 +23,8 @@ pub struct ProviderStatus {
     pub last_error: Option<(SystemTime, String)>,
     /// Failed polls since the last success.
     pub consecutive_failures: u64,
+    /// Failed polls since start-up.
+    pub total_failures: u64,
     /// When the provider's configuration last changed the table.
     pub last_change: Option<SystemTime>,
     /// Routers the provider's last good configuration declared (enabled or not).

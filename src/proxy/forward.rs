@@ -9,6 +9,9 @@
 //! truncates is never completed towards the client: the client connection is closed instead, so a client can
 //! always tell. A request is sent twice only if it is idempotent, carried no body, went out on a reused pooled
 //! connection and got no byte back (the upstream had closed that connection while it was idle).
+//!
+//! Every exchange fills the caller's [`Tally`] (statuses, client-side bytes, retries) and counts each upstream
+//! failure by kind; the caller turns the tally into request metrics and the access-log line.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -24,7 +27,7 @@ use crate::http1::{
     parse_response, write_request_head, write_response_head, write_response_head_with, BodyKind, ChunkedDecoder,
     Forwarding, Limits, Method, Parsed, RequestHead, ResponseHead, ResponseOptions,
 };
-use crate::observe::WorkerCounters;
+use crate::observe::{Tally, UpstreamError, WorkerCounters};
 
 /// Settings of the forwarding path, fixed for a worker's lifetime.
 #[derive(Debug, Clone)]
@@ -60,6 +63,8 @@ pub struct Exchange<'a, C: ClientStream> {
     pub rhead: &'a mut ResponseHead,
     /// Inactivity limit while reading a request body from the client.
     pub read_timeout: Duration,
+    /// What this exchange did (statuses, client-side bytes), for metrics and the access log.
+    pub tally: &'a mut Tally,
 }
 
 /// The worker state an exchange uses.
@@ -105,6 +110,7 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
     let hl = head.head_len;
 
     // 1. The upstream head plus the body bytes already received, for a single write.
+    x.tally.received += hl as u64;
     x.scratch.clear();
     write_request_head(x.cbuf, head, &x.fwd, x.scratch);
     let avail = &x.cbuf[hl.min(x.cbuf.len())..];
@@ -133,6 +139,8 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
     };
     x.scratch.extend_from_slice(&avail[..take]);
     x.cbuf.drain(..(hl + take).min(x.cbuf.len()));
+    x.tally.received += take as u64;
+    x.tally.body_received += take as u64;
     let complete = matches!(body, ReqBody::Done);
     let replayable = complete && matches!(head.body, BodyKind::None) && is_idempotent(head.method);
 
@@ -142,15 +150,25 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
     let mut up = loop {
         let (mut up, reused) = match obtain(x.upstream, fresh_only, env).await {
             Ok(c) => c,
-            Err(DialError::Timeout { .. }) => return upstream_failed(x, env, 504, complete).await,
-            Err(DialError::Failed { .. }) => return upstream_failed(x, env, 502, complete).await,
+            Err(DialError::Timeout { .. }) => {
+                return upstream_failed(x, env, 504, UpstreamError::ConnectTimeout, complete).await
+            }
+            Err(DialError::Failed { source, .. }) => {
+                let kind = if source.kind() == std::io::ErrorKind::ConnectionRefused {
+                    UpstreamError::ConnectRefused
+                } else {
+                    UpstreamError::ConnectError
+                };
+                return upstream_failed(x, env, 502, kind, complete).await;
+            }
         };
         if write_all(&mut up, x.scratch).await.is_err() {
             if reused && replayable {
                 fresh_only = true;
+                x.tally.retries += 1;
                 continue;
             }
-            return upstream_failed(x, env, 502, complete).await;
+            return upstream_failed(x, env, 502, UpstreamError::Reset, complete).await;
         }
         if !complete {
             match relay_request_body(x, &mut up, &mut body, env.settings.buffer_bytes).await {
@@ -168,22 +186,36 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
         };
         match read_response_head(x, &mut up, limit, &env.settings.limits).await {
             Ok(()) => break up,
-            Err(HeadFailure::Empty) if reused && replayable => fresh_only = true,
-            Err(HeadFailure::Timeout) if !req_aborted => return upstream_failed(x, env, 504, complete).await,
-            Err(_) => return upstream_failed(x, env, 502, complete && !req_aborted).await,
+            Err(HeadFailure::Empty) if reused && replayable => {
+                fresh_only = true;
+                x.tally.retries += 1;
+            }
+            Err(HeadFailure::Timeout) if !req_aborted => {
+                return upstream_failed(x, env, 504, UpstreamError::ResponseTimeout, complete).await
+            }
+            Err(failure) => {
+                let kind = match failure {
+                    HeadFailure::Invalid => UpstreamError::InvalidResponse,
+                    HeadFailure::Empty | HeadFailure::Timeout => UpstreamError::Reset,
+                };
+                return upstream_failed(x, env, 502, kind, complete && !req_aborted).await;
+            }
         }
     };
+    x.tally.origin_status = x.rhead.status;
 
     // 3. Switching protocols.
     if x.rhead.status == 101 {
         if !head.conn.upgrade {
-            return upstream_failed(x, env, 502, complete).await;
+            return upstream_failed(x, env, 502, UpstreamError::InvalidResponse, complete).await;
         }
         x.scratch.clear();
         write_response_head(x.ubuf, x.rhead, true, x.scratch);
         let rhl = x.rhead.head_len.min(x.ubuf.len());
         x.scratch.extend_from_slice(&x.ubuf[rhl..]);
         x.ubuf.clear();
+        // The bytes after the head belong to the tunnel, but they are written here: count them as sent.
+        x.tally.responded(101, x.scratch.len(), 0);
         if write_all(x.client, x.scratch).await.is_err() {
             return Outcome::Close;
         }
@@ -201,6 +233,7 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
         client_minor: head.version_minor,
     };
     write_response_head_with(x.ubuf, x.rhead, options, x.scratch);
+    let head_bytes = x.scratch.len();
     let rhl = x.rhead.head_len.min(x.ubuf.len());
     let first = &x.ubuf[rhl..];
     let mut extra = false;
@@ -239,7 +272,10 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
                         RespBody::Chunked(dec)
                     }
                 }
-                Err(_) => return upstream_failed(x, env, 502, complete && !req_aborted).await,
+                Err(_) => {
+                    let kind = UpstreamError::InvalidResponse;
+                    return upstream_failed(x, env, 502, kind, complete && !req_aborted).await;
+                }
             }
         }
         BodyKind::CloseDelimited => {
@@ -248,13 +284,19 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
         }
     };
     x.ubuf.clear();
+    let status = x.rhead.status;
+    x.tally
+        .responded(status, x.scratch.len(), x.scratch.len().saturating_sub(head_bytes));
     if write_all(x.client, x.scratch).await.is_err() {
         return Outcome::Close;
     }
-    WorkerCounters::inc(&env.counters.requests);
     match relay_response_body(x, &mut up, &mut resp, dechunk, env.settings.buffer_bytes).await {
         Ok(trailing) => extra |= trailing,
-        Err(()) => return Outcome::Close,
+        Err(Side::Client) => return Outcome::Close,
+        Err(Side::Upstream) => {
+            env.counters.upstream_failed(UpstreamError::ResponseTruncated);
+            return Outcome::Close;
+        }
     }
 
     // 5. Reuse the upstream connection only after a clean, fully framed exchange.
@@ -299,6 +341,7 @@ async fn relay_request_body<C: ClientStream>(
     if x.head.expect_continue && x.head.version_minor == 1 {
         x.scratch.clear();
         x.scratch.extend_from_slice(respond::CONTINUE);
+        x.tally.sent += respond::CONTINUE.len() as u64;
         write_all(x.client, x.scratch).await.map_err(|_| BodyError::Client)?;
     }
     if x.cbuf.capacity() < buffer_bytes {
@@ -316,6 +359,8 @@ async fn relay_request_body<C: ClientStream>(
                 if n == 0 {
                     return Err(BodyError::Client);
                 }
+                x.tally.received += n as u64;
+                x.tally.body_received += n as u64;
                 write_range(up, x.cbuf, 0, n).await.map_err(|_| BodyError::Upstream)?;
                 *left -= n as u64;
                 if *left == 0 {
@@ -332,6 +377,8 @@ async fn relay_request_body<C: ClientStream>(
                     return Err(BodyError::Client);
                 }
                 let p = dec.feed(&x.cbuf[..n]).map_err(|_| BodyError::BadChunk)?;
+                x.tally.received += p.consumed as u64;
+                x.tally.body_received += p.consumed as u64;
                 write_range(up, x.cbuf, 0, p.consumed)
                     .await
                     .map_err(|_| BodyError::Upstream)?;
@@ -367,6 +414,7 @@ async fn read_response_head<C: ClientStream>(
                     if s != 100 && x.head.version_minor == 1 {
                         x.scratch.clear();
                         x.scratch.extend_from_slice(&x.ubuf[..rhl]);
+                        x.tally.sent += rhl as u64;
                         if write_all(x.client, x.scratch).await.is_err() {
                             return Err(HeadFailure::Invalid);
                         }
@@ -408,6 +456,12 @@ enum RespBody {
     UntilClose,
 }
 
+/// Which side of an exchange failed.
+enum Side {
+    Client,
+    Upstream,
+}
+
 /// Relays the rest of the response body. `Ok(true)` if the upstream sent bytes past the end of the response.
 async fn relay_response_body<C: ClientStream>(
     x: &mut Exchange<'_, C>,
@@ -415,7 +469,7 @@ async fn relay_response_body<C: ClientStream>(
     body: &mut RespBody,
     dechunk: bool,
     buffer_bytes: usize,
-) -> Result<bool, ()> {
+) -> Result<bool, Side> {
     if x.ubuf.capacity() < buffer_bytes {
         x.ubuf.reserve(buffer_bytes);
     }
@@ -424,11 +478,13 @@ async fn relay_response_body<C: ClientStream>(
             RespBody::Done => return Ok(false),
             RespBody::Length(left) => {
                 let want = (*left).min(x.ubuf.capacity() as u64) as usize;
-                let n = read_fresh(up, x.ubuf, want).await.map_err(|_| ())?;
+                let n = read_fresh(up, x.ubuf, want).await.map_err(|_| Side::Upstream)?;
                 if n == 0 {
-                    return Err(());
+                    return Err(Side::Upstream);
                 }
-                write_range(x.client, x.ubuf, 0, n).await.map_err(|_| ())?;
+                x.tally.sent += n as u64;
+                x.tally.body_sent += n as u64;
+                write_range(x.client, x.ubuf, 0, n).await.map_err(|_| Side::Client)?;
                 *left -= n as u64;
                 if *left == 0 {
                     return Ok(false);
@@ -436,9 +492,9 @@ async fn relay_response_body<C: ClientStream>(
             }
             RespBody::Chunked(dec) => {
                 let cap = x.ubuf.capacity();
-                let n = read_fresh(up, x.ubuf, cap).await.map_err(|_| ())?;
+                let n = read_fresh(up, x.ubuf, cap).await.map_err(|_| Side::Upstream)?;
                 if n == 0 {
-                    return Err(());
+                    return Err(Side::Upstream);
                 }
                 let (src, end, p) = if dechunk {
                     // HTTP/1.0 client: pass only the payload bytes (the connection closes at the end).
@@ -447,28 +503,32 @@ async fn relay_response_body<C: ClientStream>(
                     let buf = &x.ubuf[..n];
                     let p = dec
                         .feed_payload(buf, |r| scratch.extend_from_slice(&buf[r]))
-                        .map_err(|_| ())?;
+                        .map_err(|_| Side::Upstream)?;
                     (Src::Scratch, x.scratch.len(), p)
                 } else {
-                    let p = dec.feed(&x.ubuf[..n]).map_err(|_| ())?;
+                    let p = dec.feed(&x.ubuf[..n]).map_err(|_| Side::Upstream)?;
                     (Src::Ubuf, p.consumed, p)
                 };
                 let target = match src {
                     Src::Scratch => &mut *x.scratch,
                     Src::Ubuf => &mut *x.ubuf,
                 };
-                write_range(x.client, target, 0, end).await.map_err(|_| ())?;
+                x.tally.sent += end as u64;
+                x.tally.body_sent += end as u64;
+                write_range(x.client, target, 0, end).await.map_err(|_| Side::Client)?;
                 if p.done {
                     return Ok(n > p.consumed);
                 }
             }
             RespBody::UntilClose => {
                 let cap = x.ubuf.capacity();
-                let n = read_fresh(up, x.ubuf, cap).await.map_err(|_| ())?;
+                let n = read_fresh(up, x.ubuf, cap).await.map_err(|_| Side::Upstream)?;
                 if n == 0 {
                     return Ok(false);
                 }
-                write_range(x.client, x.ubuf, 0, n).await.map_err(|_| ())?;
+                x.tally.sent += n as u64;
+                x.tally.body_sent += n as u64;
+                write_range(x.client, x.ubuf, 0, n).await.map_err(|_| Side::Client)?;
             }
         }
     }
@@ -478,15 +538,18 @@ async fn relay_response_body<C: ClientStream>(
 async fn reject<C: ClientStream>(x: &mut Exchange<'_, C>, status: u16, body: &str) -> Outcome {
     x.scratch.clear();
     respond::write_text(x.scratch, status, body, false);
+    x.tally.responded(status, x.scratch.len(), body.len());
     let _ = write_all(x.client, x.scratch).await;
     Outcome::CloseLinger
 }
 
-/// Answers an upstream failure (502/504). The client connection stays open only if its request was fully read.
+/// Answers an upstream failure (502/504) of kind `kind`. The client connection stays open only if its request was
+/// fully read.
 async fn upstream_failed<C: ClientStream>(
     x: &mut Exchange<'_, C>,
     env: &Env<'_>,
     status: u16,
+    kind: UpstreamError,
     request_complete: bool,
 ) -> Outcome {
     if status == 504 {
@@ -494,7 +557,7 @@ async fn upstream_failed<C: ClientStream>(
     } else {
         WorkerCounters::inc(&env.counters.upstream_errors);
     }
-    WorkerCounters::inc(&env.counters.requests);
+    env.counters.upstream_failed(kind);
     let keep = request_complete && x.head.keep_alive() && !env.draining;
     x.scratch.clear();
     let body = if status == 504 {
@@ -503,6 +566,7 @@ async fn upstream_failed<C: ClientStream>(
         "Bad Gateway"
     };
     respond::write_text(x.scratch, status, body, keep);
+    x.tally.responded(status, x.scratch.len(), body.len());
     if write_all(x.client, x.scratch).await.is_err() {
         return Outcome::Close;
     }

@@ -34,6 +34,18 @@ async fn board_doc(ctx: &WorkerCtx, render: fn(&Board, SystemTime) -> String) ->
     String::from(r#"{"error":"status busy, try again"}"#)
 }
 
+/// A copy of the status board for `/metrics`; `None` (board metrics left out) if the control thread holds it for
+/// more than a moment.
+async fn board(ctx: &WorkerCtx) -> Option<crate::control::status::Board> {
+    for _ in 0..200 {
+        if let Some(board) = ctx.status.try_read() {
+            return Some(board);
+        }
+        monoio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    None
+}
+
 /// Serves one admin connection.
 pub async fn serve(mut client: TcpStream, ctx: Rc<WorkerCtx>) {
     let _open = ctx.track(false);
@@ -79,8 +91,10 @@ pub async fn serve(mut client: TcpStream, ctx: Rc<WorkerCtx>) {
                 }
             }
             (Method::Get | Method::Head, b"/metrics") => {
-                let mut text = String::with_capacity(4096);
-                ctx.all_counters().render(&mut text);
+                let board = board(&ctx).await;
+                let mut text = String::with_capacity(16 * 1024);
+                let now = std::time::SystemTime::now();
+                ctx.all_counters().render_all(board.as_ref(), now, &mut text);
                 respond::write_with_type(&mut out, 200, "text/plain; version=0.0.4", text.as_bytes(), keep);
             }
             (Method::Get | Method::Head, b"/api/rawdata") => {

@@ -14,17 +14,25 @@
 //! is answered from the worker's challenge set (any host, a known token only), then the entrypoint's
 //! `http.redirections.entryPoint` applies to everything else.
 //!
+//! ACCOUNTING: every request that got a head ends in exactly one [`Meter::finish`]: its status (499 when the client
+//! went away before any response), method, duration (from the complete head to the end of the response) and
+//! client-side bytes go to the entrypoint's counters, and its access-log line (when the log is on) is formatted
+//! into a recycled buffer and queued for the writer thread without waiting. Rejected heads are counted (method
+//! `other`) but not logged. Open connections are counted per entrypoint and protocol by [`OpenConn`].
+//!
 //! Never reads files, never blocks, never holds the snapshot borrow across an await.
 
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::time::{Instant, SystemTime};
 
 use monoio::net::TcpStream;
 
 use super::{EntrySettings, WorkerCtx};
 use crate::challenge::PATH_PREFIX;
 use crate::http1::{parse_request, BodyKind, Forwarding, HeadError, Method, Parsed, RequestHead, ResponseHead};
-use crate::observe::WorkerCounters;
+use crate::observe::labels::CLIENT_GONE;
+use crate::observe::{Captured, Entry, EntryCounters, LogSender, Protocol, Tally, WorkerCounters};
 use crate::proxy::forward::{Env, Exchange};
 use crate::proxy::io::{linger_close, read_append, read_append_cancelable, write_all};
 use crate::proxy::{forward, respond, tunnel, ClientStream, Outcome};
@@ -57,9 +65,154 @@ enum HeadRead {
     Reject(u16, &'static str),
 }
 
+/// Counts a connection as open on its entrypoint, under the protocol it turned out to speak, until dropped.
+struct OpenConn {
+    ctx: Rc<WorkerCtx>,
+    entry: usize,
+    protocol: Protocol,
+}
+
+impl OpenConn {
+    fn new(ctx: Rc<WorkerCtx>, entry: usize) -> Self {
+        if let Some(e) = ctx.counters().entry(entry) {
+            e.opened(Protocol::Http);
+        }
+        OpenConn {
+            ctx,
+            entry,
+            protocol: Protocol::Http,
+        }
+    }
+
+    fn set(&mut self, protocol: Protocol) {
+        if let Some(e) = self.ctx.counters().entry(self.entry) {
+            e.closed(self.protocol);
+            e.opened(protocol);
+        }
+        self.protocol = protocol;
+    }
+}
+
+impl Drop for OpenConn {
+    fn drop(&mut self) {
+        if let Some(e) = self.ctx.counters().entry(self.entry) {
+            e.closed(self.protocol);
+        }
+    }
+}
+
+/// One connection's per-request accounting: the tally the request fills, and what its access-log line needs.
+struct Meter<'a> {
+    entry: Option<&'a EntryCounters>,
+    counters: &'a WorkerCounters,
+    log: Option<&'a LogSender>,
+    ep: &'a EntrySettings,
+    scheme: &'static str,
+    /// When the current request's head was complete.
+    start: Instant,
+    /// The same instant on the wall clock (read only when the access log is on).
+    wall: SystemTime,
+    method: Method,
+    /// The current request's outcome, filled in as it goes.
+    tally: Tally,
+    /// The current request's fields, copied for the access log (only when it is on).
+    captured: Captured,
+}
+
+impl<'a> Meter<'a> {
+    fn new(ctx: &'a WorkerCtx, ep: &'a EntrySettings, peer: SocketAddr, scheme: &'static str) -> Self {
+        let counters = ctx.counters();
+        let log = ctx.all_counters().access_log(ctx.id);
+        let mut captured = Captured::default();
+        if log.is_some() {
+            captured.set_client(peer);
+        }
+        Meter {
+            entry: counters.entry(ep.index),
+            counters,
+            log,
+            ep,
+            scheme,
+            start: Instant::now(),
+            wall: SystemTime::UNIX_EPOCH,
+            method: Method::Other,
+            tally: Tally::default(),
+            captured,
+        }
+    }
+
+    /// A request head is complete: start timing it (and copy its fields if the access log is on).
+    #[inline]
+    fn begin(&mut self, head: &RequestHead, buf: &[u8]) {
+        self.start = Instant::now();
+        self.method = head.method;
+        self.tally = Tally::default();
+        if self.log.is_some() {
+            self.wall = SystemTime::now();
+            self.captured.capture(head, buf);
+        }
+    }
+
+    /// The request goes to `server` of `service` through `router`.
+    #[inline]
+    fn route(&mut self, router: &str, service: &str, server: &str) {
+        if self.log.is_some() {
+            self.captured.route(router, service, server);
+        }
+    }
+
+    /// A head was rejected before it could be parsed (it is counted, never logged).
+    fn rejected(&mut self, received: usize) {
+        self.start = Instant::now();
+        self.method = Method::Other;
+        self.tally = Tally {
+            received: received as u64,
+            ..Tally::default()
+        };
+    }
+
+    /// The current request is over: count it and queue its access-log line.
+    fn finish(&mut self, logged: bool) {
+        let t = self.tally;
+        let status = if t.status == 0 { CLIENT_GONE } else { t.status };
+        let elapsed = self.start.elapsed();
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        if let Some(e) = self.entry {
+            e.record(status, self.method, nanos, t.received, t.sent);
+        }
+        if t.status != 0 {
+            WorkerCounters::inc(&self.counters.requests);
+        }
+        let Some(log) = self.log.filter(|_| logged) else {
+            return;
+        };
+        let seq = self.counters.access_log_seq.load(std::sync::atomic::Ordering::Relaxed) + 1;
+        WorkerCounters::add(&self.counters.access_log_seq, 1);
+        let entry = Entry {
+            start: self.wall,
+            duration: elapsed,
+            request: &self.captured,
+            scheme: self.scheme,
+            status,
+            origin_status: t.origin_status,
+            body_sent: t.body_sent,
+            body_received: t.body_received,
+            count: log.request_count(seq),
+            entrypoint: &self.ep.name,
+            retries: t.retries,
+        };
+        let mut line = log.buffer();
+        entry.write(log.format(), &mut line);
+        if !log.send(line) {
+            WorkerCounters::inc(&self.counters.access_log_dropped);
+        }
+    }
+}
+
 /// Serves one client connection to completion: sniffs TLS or plain HTTP, then serves requests.
 pub async fn serve(mut tcp: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings>, ctx: Rc<WorkerCtx>) {
     let _open = ctx.track(true);
+    let mut open = OpenConn::new(ctx.clone(), ep.index);
     let mut cbuf: Vec<u8> = Vec::with_capacity(INITIAL_BUF);
     let max = ctx.settings.proxy.limits.max_head + 1;
     let first = read_append_cancelable(&mut tcp, &mut cbuf, max, ctx.idle_handle());
@@ -71,6 +224,7 @@ pub async fn serve(mut tcp: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings>, 
         serve_http(tcp, cbuf, peer, ep, ctx).await;
         return;
     }
+    open.set(Protocol::Tls);
     let config = ctx.tls.config().clone();
     let tls = match monoio::time::timeout(ep.read_timeout, TlsStream::accept(tcp, config, cbuf)).await {
         Ok(Ok(tls)) => tls,
@@ -105,7 +259,10 @@ async fn serve_http<C: ClientStream>(
     ctx: Rc<WorkerCtx>,
 ) {
     match serve_requests(&mut client, &mut cbuf, peer, &ep, &ctx).await {
-        Some(upstream) => tunnel::tunnel(client, cbuf, upstream, ctx.settings.proxy.buffer_bytes).await,
+        Some(upstream) => {
+            let meter = ctx.counters().entry(ep.index);
+            tunnel::tunnel(client, cbuf, upstream, ctx.settings.proxy.buffer_bytes, meter).await
+        }
         None if C::SCHEME == "https" => {
             // Bounded: a client that stopped reading must not hold the connection open.
             let _ = monoio::time::timeout(CLOSE_NOTIFY_WAIT, client.shutdown()).await;
@@ -129,6 +286,7 @@ async fn serve_requests<C: ClientStream>(
     let mut rhead = ResponseHead::default();
     let mut view_scratch = ViewScratch::default();
     let mut host_override: Vec<u8> = Vec::new();
+    let mut meter = Meter::new(ctx, ep, peer, C::SCHEME);
     let mut first = true;
     loop {
         match read_head(client, cbuf, &mut head, ep, ctx, first).await {
@@ -136,22 +294,30 @@ async fn serve_requests<C: ClientStream>(
             HeadRead::Closed => return None,
             HeadRead::Reject(status, why) => {
                 WorkerCounters::inc(&ctx.counters().bad_requests);
-                WorkerCounters::inc(&ctx.counters().requests);
+                meter.rejected(cbuf.len());
                 scratch.clear();
                 respond::write_text(&mut scratch, status, why, false);
-                if write_all(client, &mut scratch).await.is_ok() {
+                meter.tally.responded(status, scratch.len(), why.len());
+                let written = write_all(client, &mut scratch).await.is_ok();
+                meter.finish(false);
+                if written {
                     linger_close(client, &mut scratch).await;
                 }
                 return None;
             }
         }
         first = false;
+        meter.begin(&head, cbuf);
 
         if head.method == Method::Connect {
-            WorkerCounters::inc(&ctx.counters().requests);
+            let body = "405 Method Not Allowed\n";
             scratch.clear();
-            respond::write_text(&mut scratch, 405, "405 Method Not Allowed\n", false);
-            if write_all(client, &mut scratch).await.is_ok() {
+            respond::write_text(&mut scratch, 405, body, false);
+            meter.tally.received = head.head_len as u64;
+            meter.tally.responded(405, scratch.len(), body.len());
+            let written = write_all(client, &mut scratch).await.is_ok();
+            meter.finish(true);
+            if written {
                 linger_close(client, &mut scratch).await;
             }
             return None;
@@ -163,7 +329,7 @@ async fn serve_requests<C: ClientStream>(
             let set = ctx.challenges().clone();
             if let Some(answer) = set.answer(path) {
                 let local = Local::Body(200, answer.as_bytes());
-                if !local_response(client, cbuf, &head, &mut scratch, ctx, local).await {
+                if !local_response(client, cbuf, &head, &mut scratch, ctx, local, &mut meter).await {
                     return None;
                 }
                 continue;
@@ -174,7 +340,7 @@ async fn serve_requests<C: ClientStream>(
                 Some(location) => Local::Redirect(redirect_status(&head, redirect.permanent), location),
                 None => Local::Text(404, respond::NOT_FOUND_BODY),
             };
-            if !local_response(client, cbuf, &head, &mut scratch, ctx, local).await {
+            if !local_response(client, cbuf, &head, &mut scratch, ctx, local, &mut meter).await {
                 return None;
             }
             continue;
@@ -192,6 +358,7 @@ async fn serve_requests<C: ClientStream>(
                         match service.servers.get(ctx.next_rr(router.service, service.servers.len())) {
                             None => Pick::NoServer,
                             Some(server) => {
+                                meter.route(&router.name, &service.name, &server.authority);
                                 host_override.clear();
                                 if !service.pass_host_header {
                                     host_override.extend_from_slice(server.authority.as_bytes());
@@ -206,23 +373,15 @@ async fn serve_requests<C: ClientStream>(
         let (upstream, override_host) = match pick {
             Pick::Upstream(addr, override_host) => (addr, override_host),
             Pick::NotFound => {
-                if !local_response(
-                    client,
-                    cbuf,
-                    &head,
-                    &mut scratch,
-                    ctx,
-                    Local::Text(404, respond::NOT_FOUND_BODY),
-                )
-                .await
-                {
+                let local = Local::Text(404, respond::NOT_FOUND_BODY);
+                if !local_response(client, cbuf, &head, &mut scratch, ctx, local, &mut meter).await {
                     return None;
                 }
                 continue;
             }
             Pick::NoServer => {
                 let local = Local::Text(503, NO_SERVER_BODY);
-                if !local_response(client, cbuf, &head, &mut scratch, ctx, local).await {
+                if !local_response(client, cbuf, &head, &mut scratch, ctx, local, &mut meter).await {
                     return None;
                 }
                 continue;
@@ -232,22 +391,21 @@ async fn serve_requests<C: ClientStream>(
                     Some(location) => Local::Redirect(redirect_status(&head, true), location),
                     None => Local::Text(404, respond::NOT_FOUND_BODY),
                 };
-                if !local_response(client, cbuf, &head, &mut scratch, ctx, local).await {
+                if !local_response(client, cbuf, &head, &mut scratch, ctx, local, &mut meter).await {
                     return None;
                 }
                 continue;
             }
             Pick::BadPath => {
                 WorkerCounters::inc(&ctx.counters().bad_requests);
-                WorkerCounters::inc(&ctx.counters().requests);
+                let body = "400 Bad Request: invalid percent-encoding in the path\n";
                 scratch.clear();
-                respond::write_text(
-                    &mut scratch,
-                    400,
-                    "400 Bad Request: invalid percent-encoding in the path\n",
-                    false,
-                );
-                if write_all(client, &mut scratch).await.is_ok() {
+                respond::write_text(&mut scratch, 400, body, false);
+                meter.tally.received = head.head_len as u64;
+                meter.tally.responded(400, scratch.len(), body.len());
+                let written = write_all(client, &mut scratch).await.is_ok();
+                meter.finish(true);
+                if written {
                     linger_close(client, &mut scratch).await;
                 }
                 return None;
@@ -271,6 +429,7 @@ async fn serve_requests<C: ClientStream>(
                 ubuf: &mut ubuf,
                 rhead: &mut rhead,
                 read_timeout: ep.read_timeout,
+                tally: &mut meter.tally,
             };
             let env = Env {
                 pool: &ctx.pool,
@@ -280,6 +439,7 @@ async fn serve_requests<C: ClientStream>(
             };
             forward(&mut x, &env).await
         };
+        meter.finish(true);
         match outcome {
             Outcome::KeepAlive => {}
             Outcome::Close => return None,
@@ -401,8 +561,8 @@ fn location<'a>(head: &RequestHead, buf: &[u8], out: &'a mut Vec<u8>, scheme: &s
     Some(out.as_slice())
 }
 
-/// Answers a request locally (404, 503, redirect). Keeps the connection only if the request's body (if any) was
-/// fully received, skipping it.
+/// Answers a request locally (404, 503, redirect) and finishes its accounting. Keeps the connection only if the
+/// request's body (if any) was fully received, skipping it.
 async fn local_response<C: ClientStream>(
     client: &mut C,
     cbuf: &mut Vec<u8>,
@@ -410,8 +570,8 @@ async fn local_response<C: ClientStream>(
     scratch: &mut Vec<u8>,
     ctx: &WorkerCtx,
     local: Local<'_>,
+    meter: &mut Meter<'_>,
 ) -> bool {
-    WorkerCounters::inc(&ctx.counters().requests);
     let after_head = cbuf.len().saturating_sub(head.head_len);
     let skip = match head.body {
         BodyKind::None | BodyKind::CloseDelimited => Some(0),
@@ -420,12 +580,27 @@ async fn local_response<C: ClientStream>(
     };
     let keep = skip.is_some() && head.keep_alive() && !ctx.draining();
     scratch.clear();
-    match local {
-        Local::Text(status, body) => respond::write_text(scratch, status, body, keep),
-        Local::Redirect(status, location) => respond::write_redirect(scratch, status, location, keep),
-        Local::Body(status, body) => respond::write_with_type(scratch, status, "text/plain", body, keep),
-    }
-    if write_all(client, scratch).await.is_err() {
+    let (status, body_len) = match local {
+        Local::Text(status, body) => {
+            respond::write_text(scratch, status, body, keep);
+            (status, body.len())
+        }
+        Local::Redirect(status, location) => {
+            respond::write_redirect(scratch, status, location, keep);
+            (status, 0)
+        }
+        Local::Body(status, body) => {
+            respond::write_with_type(scratch, status, "text/plain", body, keep);
+            (status, body.len())
+        }
+    };
+    let body_received = skip.unwrap_or(0);
+    meter.tally.received = (head.head_len + body_received) as u64;
+    meter.tally.body_received = body_received as u64;
+    meter.tally.responded(status, scratch.len(), body_len);
+    let written = write_all(client, scratch).await.is_ok();
+    meter.finish(true);
+    if !written {
         return false;
     }
     match skip {
