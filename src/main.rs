@@ -332,6 +332,20 @@ fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
     let workers = cfg.ringress.workers.max(1);
     let settings = Arc::new(settings(cfg));
 
+    // Every proxy entrypoint also speaks TLS; names without a certificate get the default one.
+    let default_cert = ringress::tls::default_cert::generate().map_err(|e| e.to_string())?;
+    let receipts = Arc::new(Receipts::new(workers));
+    // A storage file that cannot be read stops start-up here, before anything could overwrite it, and before any
+    // port is probed or bound: a configuration problem is reported as such whatever the ports.
+    let acme = AcmeManager::new(cfg, receipts.clone(), default_cert.clone()).map_err(|e| e.to_string())?;
+    let certs = match &acme {
+        Some(acme) => acme.cert_map(),
+        None => ringress::tls::CertMap::new(default_cert),
+    };
+    if !certs.is_empty() {
+        log::info!("serving {} stored certificate name(s)", certs.len());
+    }
+
     // Entrypoints plus the admin entrypoint, each resolved and probed before anything binds.
     let mut entries: Vec<(Arc<EntrySettings>, std::net::SocketAddr)> = Vec::new();
     for (index, ep) in cfg.entry_points.iter().enumerate() {
@@ -401,18 +415,6 @@ fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
         let (tx, rx) = mailbox::mailbox().map_err(|e| format!("cannot create worker mailbox: {e}"))?;
         senders.push(tx);
         receivers.push(rx);
-    }
-    // Every proxy entrypoint also speaks TLS; names without a certificate get the default one.
-    let default_cert = ringress::tls::default_cert::generate().map_err(|e| e.to_string())?;
-    let receipts = Arc::new(Receipts::new(workers));
-    // A storage file that cannot be read stops start-up here, before anything could overwrite it.
-    let acme = AcmeManager::new(cfg, receipts.clone(), default_cert.clone()).map_err(|e| e.to_string())?;
-    let certs = match &acme {
-        Some(acme) => acme.cert_map(),
-        None => ringress::tls::CertMap::new(default_cert),
-    };
-    if !certs.is_empty() {
-        log::info!("serving {} stored certificate name(s)", certs.len());
     }
     let status = StatusBoard::new();
     let mut control = Control::new(sources, poll_interval(cfg), senders, status.clone()).with_acme(acme);

@@ -58,13 +58,19 @@ impl Drop for TempDir {
 /// A loopback port that is free right now, chosen below the kernel's ephemeral range
 /// (32768+ here) so that the many client connections of parallel tests cannot grab it
 /// as a source port between this call and the proxy binding it.
+///
+/// Ports are handed out along one sequence per test process (a fixed start, then steps of 37 modulo 12000), so two
+/// calls in one process never return the same port, even when the first one is not bound yet.
 pub fn free_port() -> u16 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let seed = std::process::id().wrapping_mul(7919).wrapping_add(nanos % 1000);
+    static SEED: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        std::process::id().wrapping_mul(7919).wrapping_add(nanos % 1000)
+    });
     for _ in 0..2000 {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let port = 20000 + (seed.wrapping_add(n.wrapping_mul(37)) % 12000) as u16;
