@@ -18,10 +18,12 @@
 //! - [`observe`]: per-worker counters, their Prometheus rendering, and the access log.
 //! - [`notify`]: the systemd readiness protocol (`READY=1`, `STOPPING=1` on `$NOTIFY_SOCKET`).
 //! - [`challenge`]: the ACME HTTP-01 answers workers serve, and their receipts.
+//! - [`civil`]: days since 1970 to calendar dates, for every timestamp ringress prints.
 //! - [`tls`]: TLS termination: per-worker rustls configuration, SNI certificate map, the TLS stream.
 
 pub mod acme;
 pub mod challenge;
+pub mod civil;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -47,7 +47,7 @@ pub fn init(level: log::LevelFilter) {
 /// Appends `YYYY-MM-DDTHH:MM:SSZ` for `t` (UTC).
 pub fn push_utc_timestamp(out: &mut String, t: SystemTime) {
     let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let (y, m, d) = crate::civil::civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
     use std::fmt::Write as _;
     let _ = write!(
@@ -57,20 +57,6 @@ pub fn push_utc_timestamp(out: &mut String, t: SystemTime) {
         (rem / 60) % 60,
         rem % 60
     );
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

@@ -399,6 +399,8 @@ impl Manager {
         let mut candidates: Vec<(usize, String, Vec<String>, bool)> = Vec::new();
         let mut used: Vec<(usize, String)> = Vec::new();
         let mut seen: HashSet<(usize, String)> = HashSet::new();
+        // Every name some router wants, by resolver (one set per plan instead of a scan of the wants per name).
+        let mut wanted: HashSet<(usize, String)> = HashSet::new();
         for w in &self.wants {
             let Some(r) = self.resolvers.iter().position(|r| r.name == w.resolver) else {
                 continue;
@@ -407,6 +409,7 @@ impl Manager {
                 continue;
             }
             let names: Vec<String> = std::iter::once(w.main.clone()).chain(w.sans.iter().cloned()).collect();
+            wanted.extend(names.iter().map(|n| (r, n.clone())));
             let covering = self.covering(r, &names);
             for &h in &covering {
                 used.push((r, self.held[r].0[h].main.clone()));
@@ -427,7 +430,7 @@ impl Manager {
         // Certificates no router wants any more: renewed while used in the last 30 days.
         for (r, (held, _)) in self.held.iter().enumerate() {
             for h in held {
-                if seen.contains(&(r, h.main.clone())) || h.names.iter().any(|n| self.wanted_name(r, n)) {
+                if seen.contains(&(r, h.main.clone())) || h.names.iter().any(|n| wanted.contains(&(r, n.clone()))) {
                     continue;
                 }
                 let due = h.info.as_ref().is_none_or(|i| i.renew_due(wall));
@@ -833,13 +836,6 @@ impl Manager {
             .into_iter()
             .filter(|&h| names.iter().all(|n| held[h].names.iter().any(|c| name_covers(c, n))))
             .collect()
-    }
-
-    fn wanted_name(&self, r: usize, name: &str) -> bool {
-        let rname = &self.resolvers[r].name;
-        self.wants
-            .iter()
-            .any(|w| &w.resolver == rname && (w.main == name || w.sans.iter().any(|s| s == name)))
     }
 
     fn domain_state(&self, r: usize, main: &str) -> Option<&DomainState> {
