@@ -56,7 +56,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let d = decode(black_box(json.as_bytes())).expect("decodes");
             let compiled = compile(Some(&d), None, &entry_points, &mut literal);
-            rawdata::render(&compiled.report).len() + compiled.table.len()
+            rawdata::render(&compiled.report, &Default::default()).len() + compiled.table.len()
         })
     });
     group.finish();

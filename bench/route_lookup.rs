@@ -29,11 +29,7 @@ fn view(r: &Request) -> RequestView<'_> {
 }
 
 fn service(i: usize) -> Service {
-    Service {
-        name: format!("s{i}@http"),
-        servers: Box::new([]),
-        pass_host_header: true,
-    }
+    Service::new(format!("s{i}@http"), Box::new([]), true)
 }
 
 /// `count` provider routers and one service each; plus `fallbacks` host-less routers.

@@ -47,11 +47,7 @@ fn bench(c: &mut Criterion) {
         })
         .collect();
     let services: Vec<Service> = (0..10_000)
-        .map(|i| Service {
-            name: format!("r{i}@http"),
-            servers: Box::new([]),
-            pass_host_header: true,
-        })
+        .map(|i| Service::new(format!("r{i}@http"), Box::new([]), true))
         .collect();
     group.bench_function("table_10000", |b| {
         b.iter_batched(

@@ -14,6 +14,8 @@
 //! - [`provider`]: the HTTP provider: polling the control plane, decoding Traefik dynamic JSON.
 //! - [`proxy`]: forwarding one exchange to an upstream, the per-worker upstream pool.
 //! - [`worker`]: the per-core runtimes, listeners and connection lifecycle.
+//! - [`balance`]: per-worker server choice: smooth weighted round-robin, active and passive health.
+//! - [`health`]: active health checks of upstream servers, on their own threads beside the control thread.
 //! - [`control`]: the control thread: routes, ACME steps, snapshots, certificates and challenges to the workers.
 //! - [`observe`]: per-worker counters, their Prometheus rendering, and the access log.
 //! - [`notify`]: the systemd readiness protocol (`READY=1`, `STOPPING=1` on `$NOTIFY_SOCKET`).
@@ -22,11 +24,13 @@
 //! - [`tls`]: TLS termination: per-worker rustls configuration, SNI certificate map, the TLS stream.
 
 pub mod acme;
+pub mod balance;
 pub mod challenge;
 pub mod civil;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod health;
 pub mod http1;
 pub mod logging;
 pub mod notify;

@@ -216,11 +216,7 @@ fuzz_target!(|input: Input| {
         });
     }
     let services: Vec<Service> = (0..3)
-        .map(|i| Service {
-            name: format!("s{i}"),
-            servers: Box::new([]),
-            pass_host_header: true,
-        })
+        .map(|i| Service::new(format!("s{i}"), Box::new([]), true))
         .collect();
     let mut naive: Vec<RouterDef> = routers.clone();
     naive.sort_by(|a, b| (-(a.priority as i128), &a.name).cmp(&(-(b.priority as i128), &b.name)));

@@ -8,6 +8,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::health::config::HealthCheck;
 
 use crate::provider::dynamic::{Dynamic, Section, ServiceKind};
 use crate::provider::TlsConf;
@@ -97,6 +100,19 @@ pub struct Compiled {
     pub report: Report,
     /// Certificates enabled routers ask for, in router order (may repeat a name).
     pub certs: Vec<CertWant>,
+    /// Active health checks, one per service that has a valid `healthCheck`.
+    pub health: Vec<HealthPlan>,
+}
+
+/// The active health check of one service.
+#[derive(Debug, Clone)]
+pub struct HealthPlan {
+    /// The service's index in the table.
+    pub service: usize,
+    /// What to check.
+    pub check: Arc<HealthCheck>,
+    /// The URL each of the service's servers came from, as written (parallel to its `servers`).
+    pub urls: Vec<String>,
 }
 
 /// Resolves a server's host (blocking DNS; control thread only).
@@ -113,28 +129,46 @@ pub fn compile(
     let mut routers: Vec<RouterDef> = Vec::new();
     let mut report = Report::default();
     let mut certs = Vec::new();
+    let mut health = Vec::new();
 
     if let Some(d) = dynamic {
-        compile_provider(
-            d,
-            entry_points,
-            resolve,
-            &mut routers,
-            &mut services,
-            &mut report,
-            &mut certs,
-        );
+        let out = Out {
+            routers: &mut routers,
+            services: &mut services,
+            report: &mut report,
+            certs: &mut certs,
+            health: &mut health,
+        };
+        compile_provider(d, entry_points, resolve, out);
     }
     if let Some(f) = files {
         let first_service = services.len();
         let (defs, errors) = file_routers(&f.specs, resolve, &mut services);
-        for s in services.iter().skip(first_service) {
+        let checked: HashMap<String, &serde_json::Value> = f
+            .specs
+            .iter()
+            .filter_map(|spec| Some((format!("{}@{ROUTES}", spec.id), spec.health_check.as_ref()?)))
+            .collect();
+        for (index, s) in services.iter().enumerate().skip(first_service) {
+            let urls: Vec<String> = s.servers.iter().map(|u| format!("http://{}", u.authority)).collect();
+            let mut errors = Vec::new();
+            if let Some(raw) = checked.get(&s.name) {
+                // The loader validated it already; a failure here would be a loader bug, reported all the same.
+                match crate::health::config::parse(raw) {
+                    Ok((check, _)) => health.push(HealthPlan {
+                        service: index,
+                        check: Arc::new(check),
+                        urls: urls.clone(),
+                    }),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
             report.services.push(ServiceReport {
                 name: s.name.clone(),
                 provider: ROUTES,
-                servers: s.servers.iter().map(|u| format!("http://{}", u.authority)).collect(),
+                servers: urls,
                 pass_host_header: s.pass_host_header,
-                errors: Vec::new(),
+                errors,
                 used_by: Vec::new(),
             });
         }
@@ -186,18 +220,27 @@ pub fn compile(
         table: RouteTable::build(routers, services),
         report,
         certs,
+        health,
     }
 }
 
-fn compile_provider(
-    d: &Dynamic,
-    entry_points: &[String],
-    resolve: Resolver<'_>,
-    routers: &mut Vec<RouterDef>,
-    services: &mut Vec<Service>,
-    report: &mut Report,
-    certs: &mut Vec<CertWant>,
-) {
+/// Where [`compile_provider`] puts what it builds.
+struct Out<'a> {
+    routers: &'a mut Vec<RouterDef>,
+    services: &'a mut Vec<Service>,
+    report: &'a mut Report,
+    certs: &'a mut Vec<CertWant>,
+    health: &'a mut Vec<HealthPlan>,
+}
+
+fn compile_provider(d: &Dynamic, entry_points: &[String], resolve: Resolver<'_>, out: Out<'_>) {
+    let Out {
+        routers,
+        services,
+        report,
+        certs,
+        health,
+    } = out;
     // Services first: routers refer to them by name.
     let mut by_name: BTreeMap<String, Option<usize>> = BTreeMap::new();
     let service_clash = clashing(d.services.keys());
@@ -228,18 +271,26 @@ fn compile_provider(
             ServiceKind::LoadBalancer(lb) => {
                 sr.pass_host_header = lb.pass_host_header;
                 let mut upstreams = Vec::new();
+                let mut urls = Vec::new();
                 for server in &lb.servers {
                     sr.servers.push(server.url.clone());
-                    if server.weight.is_some_and(|w| w <= 0) {
-                        continue;
-                    }
+                    // Traefik: no weight is 1, a weight of 0 or less takes the server out of rotation.
+                    let weight = match server.weight {
+                        None => 1,
+                        Some(w) if w <= 0 => continue,
+                        Some(w) => u32::try_from(w).unwrap_or(u32::MAX),
+                    };
                     match server_target(&server.url) {
                         Ok(t) => match resolve(&t) {
                             Ok(addrs) if !addrs.is_empty() => {
-                                upstreams.extend(addrs.into_iter().map(|addr| Upstream {
-                                    addr,
-                                    authority: t.to_string(),
-                                }))
+                                for addr in addrs {
+                                    urls.push(server.url.clone());
+                                    upstreams.push(Upstream {
+                                        addr,
+                                        authority: t.to_string(),
+                                        weight,
+                                    });
+                                }
                             }
                             Ok(_) => sr
                                 .errors
@@ -251,12 +302,22 @@ fn compile_provider(
                         Err(reason) => sr.errors.push(format!("server {:?}: {reason}", server.url)),
                     }
                 }
+                if let Some(raw) = &lb.health_check {
+                    match crate::health::config::parse(raw) {
+                        Ok((check, notes)) => {
+                            sr.errors.extend(notes);
+                            health.push(HealthPlan {
+                                service: services.len(),
+                                check: Arc::new(check),
+                                urls,
+                            });
+                        }
+                        // The service still serves; without a usable check its servers count as up.
+                        Err(e) => sr.errors.push(format!("{e}; servers are not health-checked")),
+                    }
+                }
                 by_name.insert(full.clone(), Some(services.len()));
-                services.push(Service {
-                    name: full,
-                    servers: upstreams.into_boxed_slice(),
-                    pass_host_header: lb.pass_host_header,
-                });
+                services.push(Service::new(full, upstreams.into_boxed_slice(), lb.pass_host_header));
             }
             ServiceKind::Unsupported(kind) => {
                 sr.errors

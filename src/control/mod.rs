@@ -3,7 +3,9 @@
 //! Every poll interval (the first at once) it polls the HTTP provider, reloads the route files, and when either
 //! changed compiles one route table and sends each worker the new snapshot through its mailbox. A failed poll
 //! (non-200, timeout, unreachable, invalid JSON, empty body) keeps the last good configuration and is logged once
-//! per distinct reason (and again every minute while it lasts). Between polls it advances the ACME state machine
+//! per distinct reason (and again every minute while it lasts). Between polls it starts due active health checks
+//! (on [`crate::health`]'s own threads, so a hung server never holds the loop), takes in their results and sends
+//! the workers the servers found down; and it advances the ACME state machine
 //! ([`crate::acme::manager`]) one step per due order, stopping as soon as the next poll is due, and sends the
 //! workers new challenge sets and certificate maps. Plain blocking std code, no async runtime. It must never touch
 //! a client socket, and a worker never waits for it.
@@ -17,21 +19,30 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, Select, TryRecvError};
 
 use crate::acme::manager::Manager as AcmeManager;
+use crate::balance::DownSet;
 use crate::challenge::Challenges;
+use crate::health::monitor::{Monitor, Target};
+use crate::health::prober::Prober;
 use crate::provider::dynamic::{decode, Dynamic};
 use crate::provider::http::HttpSource;
 use crate::provider::TokenSource;
-use crate::route::{load_route_files, resolve_system, RouteFiles};
-use crate::snapshot::Snapshot;
+use crate::route::{load_route_files, resolve_system, RouteFiles, RouteTable};
+use crate::snapshot::{HealthUpdate, Snapshot};
 use crate::worker::mailbox::{MailboxSender, WorkerMsg};
 use compile::{compile, Report};
-use status::{FilesStatus, ProviderStatus, StatusBoard};
+use status::{FilesStatus, ProviderStatus, ServerHealth, StatusBoard};
 
 /// How often a persisting provider failure is logged again.
 const REPEAT_FAILURE_LOG: Duration = Duration::from_secs(60);
+/// Threads that run active health checks (each check is bounded by its own timeout).
+const HEALTH_THREADS: usize = 4;
+/// Checks waiting for a thread; a due check that finds the queue full waits for the next round.
+const HEALTH_QUEUE: usize = 1024;
+/// While servers are checked, the longest the loop spends on ACME before taking in check results.
+const HEALTH_SLICE: Duration = Duration::from_millis(500);
 /// At most this many disabled routers are logged one by one per change.
 const MAX_DISABLED_LOGGED: usize = 20;
 
@@ -62,6 +73,12 @@ pub struct Control {
     failures: u64,
     current: Option<Arc<Snapshot>>,
     acme: Option<AcmeManager>,
+    /// The report of the current table, to render `/api/rawdata` again when health results change.
+    report: Report,
+    /// Active health checks; started when the first service asks for one.
+    health: Option<Monitor>,
+    /// The down set last sent to the workers.
+    down: DownSet,
 }
 
 impl Control {
@@ -91,6 +108,9 @@ impl Control {
             failures: 0,
             current: None,
             acme: None,
+            report: Report::default(),
+            health: None,
+            down: DownSet::default(),
         }
     }
 
@@ -150,7 +170,12 @@ impl Control {
         if let Some(acme) = self.acme.as_mut() {
             acme.set_wants(compiled.certs.clone());
         }
-        let rawdata = rawdata::render(&compiled.report);
+        self.sync_health(&compiled);
+        let down = self.down_set(&compiled.table);
+        let health = self.server_status();
+        let board = board_servers(&health);
+        self.status.update(|b| b.servers = board);
+        let rawdata = rawdata::render(&compiled.report, &health);
         if !(provider_changed || files_changed || self.current.is_none())
             && self.current.as_ref().is_some_and(|c| *c.rawdata == *rawdata)
         {
@@ -183,18 +208,117 @@ impl Control {
                 generation: self.generation,
                 routes: compiled.table.clone(),
                 rawdata: rawdata.clone(),
+                down: down.clone(),
             })));
         }
+        self.down = down.clone();
+        self.report = compiled.report;
         let snapshot = Arc::new(Snapshot {
             generation: self.generation,
             routes: compiled.table,
             rawdata,
+            down,
         });
         if let Some(first) = self.mailboxes.first() {
             first.send(WorkerMsg::Snapshot(snapshot.clone()));
         }
         self.current = Some(snapshot);
         true
+    }
+
+    /// Points the health checks at the servers of the services in `compiled` that ask for one.
+    fn sync_health(&mut self, compiled: &compile::Compiled) {
+        if compiled.health.is_empty() && self.health.is_none() {
+            return;
+        }
+        let mut targets = Vec::new();
+        for plan in &compiled.health {
+            let Some(service) = compiled.table.services().get(plan.service) else {
+                continue;
+            };
+            for (server, url) in service.servers.iter().zip(&plan.urls) {
+                targets.push(Target {
+                    service: service.name.clone(),
+                    url: url.clone(),
+                    addr: server.addr,
+                    host: server.authority.clone(),
+                    check: plan.check.clone(),
+                });
+            }
+        }
+        if self.health.is_none() {
+            match Prober::new(HEALTH_THREADS, HEALTH_QUEUE) {
+                Ok(prober) => self.health = Some(Monitor::new(prober)),
+                Err(e) => {
+                    log::error!("health checks: cannot start the checker threads: {e}; servers count as up");
+                    return;
+                }
+            }
+        }
+        if let Some(monitor) = self.health.as_mut() {
+            monitor.sync(targets);
+            monitor.dispatch(Instant::now());
+        }
+    }
+
+    /// The slots of `table` the health checks found down.
+    fn down_set(&self, table: &RouteTable) -> DownSet {
+        let Some(monitor) = self.health.as_ref().filter(|m| !m.is_empty()) else {
+            return DownSet::default();
+        };
+        let mut slots = Vec::with_capacity(table.slot_count());
+        for service in table.services() {
+            for server in service.servers.iter() {
+                slots.push((service.name.as_str(), server.addr));
+            }
+        }
+        DownSet::from_fn(slots.len(), |slot| {
+            slots
+                .get(slot)
+                .is_some_and(|&(service, addr)| !monitor.is_up(service, addr))
+        })
+    }
+
+    /// Every checked server's state, for `/api/rawdata`.
+    fn server_status(&self) -> rawdata::Health {
+        self.health.as_ref().map(Monitor::server_status).unwrap_or_default()
+    }
+
+    /// Takes in finished health checks, starts due ones, and tells the workers when a server changed state.
+    /// Returns when checks are next due.
+    pub fn health_step(&mut self) -> Option<Instant> {
+        let monitor = self.health.as_mut()?;
+        let now = Instant::now();
+        let changed = !monitor.collect(now).is_empty();
+        monitor.dispatch(now);
+        let next = monitor.next_due();
+        let status = monitor.server_status();
+        if changed {
+            self.publish_health(status);
+        }
+        next
+    }
+
+    /// Sends the workers the current down set and a `/api/rawdata` that shows it.
+    fn publish_health(&mut self, status: rawdata::Health) {
+        let board = board_servers(&status);
+        self.status.update(|b| b.servers = board);
+        let Some(current) = self.current.clone() else {
+            return;
+        };
+        let down = self.down_set(&current.routes);
+        if down == self.down {
+            return;
+        }
+        self.down = down.clone();
+        let rawdata: Arc<str> = Arc::from(rawdata::render(&self.report, &status));
+        for m in &self.mailboxes {
+            m.send(WorkerMsg::Health(Arc::new(HealthUpdate {
+                generation: current.generation,
+                down: down.clone(),
+                rawdata: rawdata.clone(),
+            })));
+        }
     }
 
     /// Polls the provider. True when a new, valid configuration arrived.
@@ -327,14 +451,33 @@ impl Control {
                 self.tick();
                 next_poll = Instant::now() + self.interval;
             }
-            let wake = match self.acme_step(next_poll) {
+            let health_due = self.health_step();
+            // While servers are checked, ACME yields often enough for their results to be taken in promptly.
+            let acme_until = match health_due {
+                Some(_) => next_poll.min(Instant::now() + HEALTH_SLICE),
+                None => next_poll,
+            };
+            let mut wake = match self.acme_step(acme_until) {
                 Some(due) => due.min(next_poll),
                 None => next_poll,
             };
-            // Anything but a timeout (a stop message, or the sender gone) ends the loop.
-            match stop.recv_timeout(wake.saturating_duration_since(Instant::now())) {
-                Err(RecvTimeoutError::Timeout) => {}
-                _ => break,
+            if let Some(due) = health_due {
+                wake = wake.min(due);
+            }
+            let timeout = wake.saturating_duration_since(Instant::now());
+            // Wake for a stop order, a finished health check, or the next due work.
+            let mut select = Select::new();
+            let stop_index = select.recv(&stop);
+            if let Some(monitor) = &self.health {
+                select.recv(monitor.results());
+            }
+            match select.ready_timeout(timeout) {
+                Ok(i) if i == stop_index => match stop.try_recv() {
+                    Err(TryRecvError::Empty) => {}
+                    // A stop message, or the sender gone, ends the loop.
+                    _ => break,
+                },
+                _ => {}
             }
         }
         for m in &self.mailboxes {
@@ -348,6 +491,20 @@ impl Control {
             .name("ringress-control".into())
             .spawn(move || self.run(stop))
     }
+}
+
+/// The status board's list of checked servers.
+fn board_servers(status: &rawdata::Health) -> Vec<ServerHealth> {
+    status
+        .iter()
+        .flat_map(|(service, urls)| {
+            urls.iter().map(move |(url, &up)| ServerHealth {
+                service: service.clone(),
+                url: url.clone(),
+                up,
+            })
+        })
+        .collect()
 }
 
 fn log_change(report: &Report) {

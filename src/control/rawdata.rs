@@ -51,6 +51,9 @@ struct ServiceView<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     error: &'a [String],
     used_by: &'a [String],
+    /// Traefik's `serverStatus`: every server URL, `UP` or `DOWN` (only an active health check sets `DOWN`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    server_status: BTreeMap<&'a str, &'static str>,
 }
 
 #[derive(Serialize)]
@@ -75,8 +78,17 @@ fn router(r: &RouterReport) -> RouterView<'_> {
     }
 }
 
-fn service(s: &ServiceReport) -> ServiceView<'_> {
+fn service<'a>(s: &'a ServiceReport, health: &'a Health) -> ServiceView<'a> {
     let usable = s.errors.is_empty() || !s.servers.is_empty();
+    let checked = health.get(&s.name);
+    let server_status = s
+        .servers
+        .iter()
+        .map(|url| {
+            let up = checked.and_then(|c| c.get(url)).copied().unwrap_or(true);
+            (url.as_str(), if up { "UP" } else { "DOWN" })
+        })
+        .collect();
     ServiceView {
         load_balancer: LoadBalancerView {
             servers: s.servers.iter().map(|u| ServerView { url: u }).collect(),
@@ -86,14 +98,23 @@ fn service(s: &ServiceReport) -> ServiceView<'_> {
         status: if usable { "enabled" } else { "disabled" },
         error: &s.errors,
         used_by: &s.used_by,
+        server_status,
     }
 }
 
-/// The `/api/rawdata` document for `report`.
-pub fn render(report: &Report) -> String {
+/// Active health-check results: service name → server URL → up.
+pub type Health = BTreeMap<String, BTreeMap<String, bool>>;
+
+/// The `/api/rawdata` document for `report`, with each server's status from `health` (servers it does not list
+/// are up).
+pub fn render(report: &Report, health: &Health) -> String {
     let doc = Document {
         routers: report.routers.iter().map(|r| (r.name.as_str(), router(r))).collect(),
-        services: report.services.iter().map(|s| (s.name.as_str(), service(s))).collect(),
+        services: report
+            .services
+            .iter()
+            .map(|s| (s.name.as_str(), service(s, health)))
+            .collect(),
         middlewares: BTreeMap::new(),
     };
     serde_json::to_string(&doc).unwrap_or_else(|e| format!(r#"{{"error":"cannot render: {e}"}}"#))

@@ -91,6 +91,19 @@ pub struct Board {
     pub certs: Vec<CertStatus>,
     /// ACME totals.
     pub acme: AcmeCounts,
+    /// Every actively health-checked server, sorted by service and URL.
+    pub servers: Vec<ServerHealth>,
+}
+
+/// The last active health-check result of one server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerHealth {
+    /// Qualified service name.
+    pub service: String,
+    /// The server URL as written.
+    pub url: String,
+    /// Whether the last check passed.
+    pub up: bool,
 }
 
 impl StatusBoard {

@@ -326,6 +326,22 @@ fn render_board(b: &Board, now: SystemTime, out: &mut String) {
         }
     }
 
+    let name = "ringress_service_server_up";
+    header(
+        out,
+        name,
+        "gauge",
+        "1 when the last active health check of the server passed, 0 when it failed (health-checked services only).",
+    );
+    for server in &b.servers {
+        sample(
+            out,
+            name,
+            &[("service", &server.service), ("url", &server.url)],
+            usize::from(server.up),
+        );
+    }
+
     let families = [
         ("ringress_acme_orders_total", "ACME orders started.", b.acme.orders),
         (

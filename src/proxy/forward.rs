@@ -1,20 +1,22 @@
 //! One request/response exchange between a client connection and an upstream.
 //!
-//! LIFECYCLE: rewrite the request head (with the body bytes already received, in one write) → take a pooled
-//! connection or dial → send → relay the rest of the request body → read the response head (answering interim 1xx)
-//! → write the response head with the first body bytes → relay the rest of the body → return the upstream
-//! connection to the pool if its exchange ended cleanly.
+//! LIFECYCLE: take a pooled connection to the routed server or dial it (a server that cannot be connected to is
+//! reported to the balancer and the next one it offers is tried, all within one dial timeout) → rewrite the request
+//! head (with the body bytes already received, in one write) → send → relay the rest of the request body → read the
+//! response head (answering interim 1xx) → write the response head with the first body bytes → relay the rest of
+//! the body → return the upstream connection to the pool if its exchange ended cleanly.
 //!
 //! Bodies are never held whole: they pass through the connection's two reused buffers. A response the upstream
 //! truncates is never completed towards the client: the client connection is closed instead, so a client can
-//! always tell. A request is sent twice only if it is idempotent, carried no body, went out on a reused pooled
-//! connection and got no byte back (the upstream had closed that connection while it was idle).
+//! always tell. A request is sent twice only if it is idempotent, carried no body and got no byte back: on a fresh
+//! connection to the same server when a pooled one turns out to have been closed while idle, otherwise to the next
+//! server (the broken one is reported to the balancer).
 //!
 //! Every exchange fills the caller's [`Tally`] (statuses, client-side bytes, retries) and counts each upstream
 //! failure by kind; the caller turns the tally into request metrics and the access-log line.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use monoio::net::TcpStream;
 
@@ -23,6 +25,7 @@ use super::io::{read_append, read_fresh, with_timeout, write_all, write_range};
 use super::pool::Pool;
 use super::respond;
 use super::ClientStream;
+use crate::balance::Failure;
 use crate::http1::{
     parse_response, write_request_head, write_response_head, write_response_head_with, BodyKind, ChunkedDecoder,
     Forwarding, Limits, Method, Parsed, RequestHead, ResponseHead, ResponseOptions,
@@ -51,9 +54,9 @@ pub struct Exchange<'a, C: ClientStream> {
     pub cbuf: &'a mut Vec<u8>,
     /// The parsed request head.
     pub head: &'a RequestHead,
-    /// Where to send it.
-    pub upstream: SocketAddr,
-    /// Values for the X-Forwarded-* headers.
+    /// Where it may go: the routed server first, then the others the balancer offers.
+    pub servers: &'a mut dyn Servers,
+    /// Values for the X-Forwarded-* headers (`host_override` comes from [`Servers::host_override`]).
     pub fwd: Forwarding<'a>,
     /// Reused output buffer for heads.
     pub scratch: &'a mut Vec<u8>,
@@ -104,17 +107,38 @@ enum HeadFailure {
     Invalid,
 }
 
+/// The servers one request may go to, as the balancer offers them, and what became of each attempt.
+pub trait Servers {
+    /// The next server to try, or `None` when no usable server is left. The first call returns the server the
+    /// request was routed to.
+    fn next(&mut self) -> Option<SocketAddr>;
+    /// The `Host` to send to the current server instead of the client's (a service with `passHostHeader: false`).
+    fn host_override(&self) -> Option<&[u8]>;
+    /// The current server failed this way.
+    fn failed(&mut self, failure: Failure);
+    /// The current server answered with a response head.
+    fn answered(&mut self);
+}
+
+/// Why [`send`] gave up.
+enum SendFailure {
+    /// Answer with this status and count this upstream error; `complete` when the request was read whole.
+    Reply(u16, UpstreamError, bool),
+    /// The client went away.
+    Close,
+    /// The request body's chunked framing was invalid.
+    BadChunk,
+}
+
 /// Runs one exchange. Never panics on peer input; every failure becomes a response or a closed connection.
 pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) -> Outcome {
     let head = x.head;
     let hl = head.head_len;
 
-    // 1. The upstream head plus the body bytes already received, for a single write.
+    // 1. How much of the body came with the head: it goes out in the same write as the head.
     x.tally.received += hl as u64;
-    x.scratch.clear();
-    write_request_head(x.cbuf, head, &x.fwd, x.scratch);
     let avail = &x.cbuf[hl.min(x.cbuf.len())..];
-    let (mut body, take) = match head.body {
+    let (body, take) = match head.body {
         BodyKind::Length(n) => {
             let take = (n.min(avail.len() as u64)) as usize;
             let left = n - take as u64;
@@ -137,71 +161,32 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
         }
         BodyKind::None | BodyKind::CloseDelimited => (ReqBody::Done, 0),
     };
-    x.scratch.extend_from_slice(&avail[..take]);
-    x.cbuf.drain(..(hl + take).min(x.cbuf.len()));
     x.tally.received += take as u64;
     x.tally.body_received += take as u64;
     let complete = matches!(body, ReqBody::Done);
-    let replayable = complete && matches!(head.body, BodyKind::None) && is_idempotent(head.method);
-
-    // 2. Send, retrying once on a fresh connection if a pooled one turns out to be dead.
-    let mut fresh_only = false;
-    let mut req_aborted = false;
-    let mut up = loop {
-        let (mut up, reused) = match obtain(x.upstream, fresh_only, env).await {
-            Ok(c) => c,
-            Err(DialError::Timeout { .. }) => {
-                return upstream_failed(x, env, 504, UpstreamError::ConnectTimeout, complete).await
-            }
-            Err(DialError::Failed { source, .. }) => {
-                let kind = if source.kind() == std::io::ErrorKind::ConnectionRefused {
-                    UpstreamError::ConnectRefused
-                } else {
-                    UpstreamError::ConnectError
-                };
-                return upstream_failed(x, env, 502, kind, complete).await;
-            }
-        };
-        if write_all(&mut up, x.scratch).await.is_err() {
-            if reused && replayable {
-                fresh_only = true;
-                x.tally.retries += 1;
-                continue;
-            }
-            return upstream_failed(x, env, 502, UpstreamError::Reset, complete).await;
-        }
-        if !complete {
-            match relay_request_body(x, &mut up, &mut body, env.settings.buffer_bytes).await {
-                Ok(()) => {}
-                Err(BodyError::Client) => return Outcome::Close,
-                Err(BodyError::BadChunk) => return reject(x, 400, "400 Bad Request: invalid chunked body\n").await,
-                // The upstream stopped reading: it may have answered early (413, 401…); relay that if it did.
-                Err(BodyError::Upstream) => req_aborted = true,
-            }
-        }
-        let limit = if req_aborted {
-            Some(Duration::from_secs(1))
-        } else {
-            env.settings.response_header_timeout
-        };
-        match read_response_head(x, &mut up, limit, &env.settings.limits).await {
-            Ok(()) => break up,
-            Err(HeadFailure::Empty) if reused && replayable => {
-                fresh_only = true;
-                x.tally.retries += 1;
-            }
-            Err(HeadFailure::Timeout) if !req_aborted => {
-                return upstream_failed(x, env, 504, UpstreamError::ResponseTimeout, complete).await
-            }
-            Err(failure) => {
-                let kind = match failure {
-                    HeadFailure::Invalid => UpstreamError::InvalidResponse,
-                    HeadFailure::Empty | HeadFailure::Timeout => UpstreamError::Reset,
-                };
-                return upstream_failed(x, env, 502, kind, complete && !req_aborted).await;
-            }
-        }
+    let mut req = Request {
+        body,
+        consumed: (hl + take).min(x.cbuf.len()),
+        take,
+        complete,
+        replayable: complete && matches!(head.body, BodyKind::None) && is_idempotent(head.method),
+        aborted: false,
     };
+
+    // 2. Send (to the next server while nothing could have reached one), and read the response head.
+    let sent = send(x, env, &mut req).await;
+    // The request's bytes leave the client buffer whatever happened: a pipelined request may follow them.
+    release(x, &mut req);
+    let (mut up, upstream) = match sent {
+        Ok(sent) => sent,
+        Err(SendFailure::Reply(status, kind, complete)) => {
+            return upstream_failed(x, env, status, kind, complete).await
+        }
+        Err(SendFailure::Close) => return Outcome::Close,
+        Err(SendFailure::BadChunk) => return reject(x, 400, "400 Bad Request: invalid chunked body\n").await,
+    };
+    let req_aborted = req.aborted;
+    let complete = req.complete;
     x.tally.origin_status = x.rhead.status;
 
     // 3. Switching protocols.
@@ -302,7 +287,7 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
     // 5. Reuse the upstream connection only after a clean, fully framed exchange.
     let reusable = !extra && !req_aborted && x.rhead.keep_alive();
     if reusable {
-        env.pool.put(x.upstream, up);
+        env.pool.put(upstream, up);
     }
     if keep_client {
         Outcome::KeepAlive
@@ -311,11 +296,159 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
     }
 }
 
+/// One request's progress through [`send`].
+struct Request {
+    /// What is left of the body to relay after the head.
+    body: ReqBody,
+    /// Bytes of `cbuf` that belong to this request (head and the body bytes read with it); drained by [`release`].
+    consumed: usize,
+    /// Body bytes read with the head.
+    take: usize,
+    /// The whole request is in hand (no body left to read from the client).
+    complete: bool,
+    /// Idempotent and without a body: may be sent again if no response byte came back.
+    replayable: bool,
+    /// The upstream stopped reading the request body.
+    aborted: bool,
+}
+
+/// Drops the request's bytes from the client buffer (once).
+fn release<C: ClientStream>(x: &mut Exchange<'_, C>, req: &mut Request) {
+    let n = std::mem::take(&mut req.consumed).min(x.cbuf.len());
+    x.cbuf.drain(..n);
+}
+
+/// Sends the request and reads the response head. A server that cannot be connected to is skipped for the next
+/// one the balancer offers, within one dial timeout in all; a request already sent is sent again (to a fresh
+/// connection, and to another server if its own broke) only when it is replayable and no response byte came back.
+async fn send<C: ClientStream>(
+    x: &mut Exchange<'_, C>,
+    env: &Env<'_>,
+    req: &mut Request,
+) -> Result<(TcpStream, SocketAddr), SendFailure> {
+    let head = x.head;
+    let hl = head.head_len;
+    let dial_until = Instant::now() + env.settings.dial_timeout;
+    // No server at all cannot happen (the caller picked the first); treat it as a refused connect.
+    let mut addr = x
+        .servers
+        .next()
+        .ok_or(SendFailure::Reply(503, UpstreamError::ConnectRefused, req.complete))?;
+    let mut fresh_only = false;
+    loop {
+        let (mut up, reused) = match obtain(addr, fresh_only, dial_until, env).await {
+            Ok(c) => c,
+            Err(failure) => {
+                let (status, kind) = match failure {
+                    DialError::Timeout { .. } => (504, UpstreamError::ConnectTimeout),
+                    DialError::Failed { source, .. } if source.kind() == std::io::ErrorKind::ConnectionRefused => {
+                        (502, UpstreamError::ConnectRefused)
+                    }
+                    DialError::Failed { .. } => (502, UpstreamError::ConnectError),
+                };
+                x.servers.failed(match kind {
+                    UpstreamError::ConnectTimeout => Failure::Timeout,
+                    _ => Failure::Connect,
+                });
+                // Nothing was sent: any request may go to another server, while the dial budget lasts.
+                match x.servers.next() {
+                    Some(next) if Instant::now() + MIN_DIAL < dial_until => {
+                        env.counters.upstream_failed(kind);
+                        x.tally.retries += 1;
+                        addr = next;
+                        fresh_only = false;
+                        continue;
+                    }
+                    _ => return Err(SendFailure::Reply(status, kind, req.complete)),
+                }
+            }
+        };
+        // The head (with this server's Host when the service overrides it) and the body bytes read with it.
+        x.scratch.clear();
+        let fwd = Forwarding {
+            host_override: x.servers.host_override(),
+            ..x.fwd
+        };
+        write_request_head(x.cbuf, head, &fwd, x.scratch);
+        let body_start = hl.min(x.cbuf.len());
+        let body_end = (hl + req.take).min(x.cbuf.len());
+        x.scratch.extend_from_slice(&x.cbuf[body_start..body_end]);
+        let written = write_all(&mut up, x.scratch).await.is_ok();
+        if written && !req.replayable {
+            // Sent: it will not be sent again, and the body relay needs the buffer.
+            release(x, req);
+        }
+        let mut broke = !written;
+        if written && !req.complete {
+            match relay_request_body(x, &mut up, &mut req.body, env.settings.buffer_bytes).await {
+                Ok(()) => {}
+                Err(BodyError::Client) => return Err(SendFailure::Close),
+                Err(BodyError::BadChunk) => return Err(SendFailure::BadChunk),
+                // The upstream stopped reading: it may have answered early (413, 401…); relay that if it did.
+                Err(BodyError::Upstream) => req.aborted = true,
+            }
+        }
+        if written {
+            let limit = if req.aborted {
+                Some(Duration::from_secs(1))
+            } else {
+                env.settings.response_header_timeout
+            };
+            match read_response_head(x, &mut up, limit, &env.settings.limits).await {
+                Ok(()) => {
+                    x.servers.answered();
+                    return Ok((up, addr));
+                }
+                Err(HeadFailure::Empty) => broke = true,
+                Err(HeadFailure::Timeout) if !req.aborted => {
+                    return Err(SendFailure::Reply(504, UpstreamError::ResponseTimeout, req.complete))
+                }
+                Err(HeadFailure::Invalid) => {
+                    let complete = req.complete && !req.aborted;
+                    return Err(SendFailure::Reply(502, UpstreamError::InvalidResponse, complete));
+                }
+                Err(HeadFailure::Timeout) => {}
+            }
+        }
+        let complete = req.complete && !req.aborted;
+        if broke && !reused {
+            // A fresh connection that broke before any response byte speaks against the server.
+            x.servers.failed(Failure::Reset);
+        }
+        if !(broke && req.replayable) {
+            return Err(SendFailure::Reply(502, UpstreamError::Reset, complete));
+        }
+        x.tally.retries += 1;
+        if reused {
+            // A pooled connection the server had closed while idle says nothing about the server: same server, new
+            // connection.
+            fresh_only = true;
+            continue;
+        }
+        env.counters.upstream_failed(UpstreamError::Reset);
+        match x.servers.next() {
+            Some(next) => {
+                addr = next;
+                fresh_only = false;
+            }
+            None => return Err(SendFailure::Reply(502, UpstreamError::Reset, complete)),
+        }
+    }
+}
+
 fn is_idempotent(m: Method) -> bool {
     matches!(m, Method::Get | Method::Head | Method::Options | Method::Trace)
 }
 
-async fn obtain(addr: SocketAddr, fresh_only: bool, env: &Env<'_>) -> Result<(TcpStream, bool), DialError> {
+/// Below this much of the dial budget left, no further server is tried.
+const MIN_DIAL: Duration = Duration::from_millis(10);
+
+async fn obtain(
+    addr: SocketAddr,
+    fresh_only: bool,
+    dial_until: Instant,
+    env: &Env<'_>,
+) -> Result<(TcpStream, bool), DialError> {
     if !fresh_only {
         if let Some(c) = env.pool.take(addr) {
             WorkerCounters::inc(&env.counters.upstream_reuses);
@@ -323,7 +456,8 @@ async fn obtain(addr: SocketAddr, fresh_only: bool, env: &Env<'_>) -> Result<(Tc
         }
     }
     WorkerCounters::inc(&env.counters.upstream_dials);
-    dial(addr, env.settings.dial_timeout).await.map(|c| (c, false))
+    let budget = dial_until.saturating_duration_since(Instant::now()).max(MIN_DIAL);
+    dial(addr, budget).await.map(|c| (c, false))
 }
 
 enum BodyError {

@@ -83,37 +83,44 @@ pub fn file_routers(
             continue;
         }
         claimed.insert((&spec.host, &spec.prefix), spec);
-        let addresses = resolved
-            .entry(&spec.target)
-            .or_insert_with(|| resolve_once(resolve, &spec.target));
-        let addresses = match addresses {
-            Ok(addresses) if addresses.is_empty() => {
-                errors.push(RouteBuildError::NoAddresses {
-                    id: spec.id.clone(),
-                    origin: spec.source.clone(),
-                    target: spec.target.clone(),
-                });
-                continue;
+        let mut servers = Vec::new();
+        let mut failure = None;
+        for (target, weight) in spec.targets() {
+            let addresses = resolved.entry(target).or_insert_with(|| resolve_once(resolve, target));
+            match addresses {
+                Ok(addresses) if addresses.is_empty() => {
+                    failure = Some(RouteBuildError::NoAddresses {
+                        id: spec.id.clone(),
+                        origin: spec.source.clone(),
+                        target: target.clone(),
+                    });
+                }
+                Ok(addresses) => servers.extend(addresses.iter().map(|&addr| Upstream {
+                    addr,
+                    authority: addr.to_string(),
+                    weight,
+                })),
+                Err(error) => {
+                    failure = Some(RouteBuildError::Resolve {
+                        id: spec.id.clone(),
+                        origin: spec.source.clone(),
+                        target: target.clone(),
+                        error: Arc::clone(error),
+                    });
+                }
             }
-            Ok(addresses) => addresses,
-            Err(error) => {
-                errors.push(RouteBuildError::Resolve {
-                    id: spec.id.clone(),
-                    origin: spec.source.clone(),
-                    target: spec.target.clone(),
-                    error: Arc::clone(error),
-                });
-                continue;
+        }
+        // A route with several targets serves from those that resolve; one with none left is skipped.
+        if servers.is_empty() {
+            if let Some(failure) = failure {
+                errors.push(failure);
             }
-        };
+            continue;
+        }
+        if let Some(failure) = failure {
+            log::warn!("{failure} (the route's other targets serve)");
+        }
         let name = format!("{}@routes", spec.id);
-        let servers = addresses
-            .iter()
-            .map(|&addr| Upstream {
-                addr,
-                authority: addr.to_string(),
-            })
-            .collect();
         let rule = segment_prefix_rule(&spec.host, &spec.prefix);
         routers.push(RouterDef {
             name: name.clone(),
@@ -123,11 +130,7 @@ pub fn file_routers(
             transport: Transport::Any,
             service: services.len(),
         });
-        services.push(Service {
-            name,
-            servers,
-            pass_host_header: true,
-        });
+        services.push(Service::new(name, servers.into_boxed_slice(), true));
     }
     (routers, errors)
 }

@@ -1,7 +1,8 @@
 //! Loading 1Backend-style route files into validated [`RouteSpec`]s.
 //!
 //! A route file holds one `{id, target}` mapping, a list of them, or several YAML documents
-//! (`---`) each holding either. Owns reading the files, YAML shape errors, per-entry errors,
+//! (`---`) each holding either. An entry may list several `targets` (each `host:port` or
+//! `{target, weight}`) instead of one `target`, and a Traefik `healthCheck` section for them. Owns reading the files, YAML shape errors, per-entry errors,
 //! duplicate detection and the content fingerprint. Only reads files: never opens sockets,
 //! never resolves names. One bad file or entry is reported and skipped; it never takes the
 //! other routes down.
@@ -16,7 +17,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::spec::{RouteSpec, SpecError};
+use super::spec::{RouteSpec, SpecError, Target};
 use super::walk;
 
 /// Everything found under a route path.
@@ -67,6 +68,12 @@ pub enum EntryError {
     Fields(serde_yaml::Error),
     #[error("{0}")]
     Spec(SpecError),
+    /// `target`/`targets` missing, both given, empty, or a weight of 0.
+    #[error("{0}")]
+    Targets(&'static str),
+    /// An invalid `healthCheck` section.
+    #[error("{0}")]
+    HealthCheck(String),
 }
 
 /// A YAML document that is neither a route mapping nor a list of route mappings.
@@ -81,7 +88,41 @@ pub enum ShapeError {
 #[serde(deny_unknown_fields)]
 struct RawRoute {
     id: String,
+    #[serde(default)]
+    target: Option<String>,
+    #[serde(default)]
+    targets: Option<Vec<RawTarget>>,
+    #[serde(default, rename = "healthCheck")]
+    health_check: Option<serde_yaml::Value>,
+}
+
+/// One item of `targets`: `host:port`, or `{target: host:port, weight: N}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawTarget {
+    Plain(String),
+    Weighted(WeightedTarget),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeightedTarget {
     target: String,
+    #[serde(default = "one")]
+    weight: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl RawTarget {
+    fn parts(&self) -> (&str, u32) {
+        match self {
+            RawTarget::Plain(target) => (target, 1),
+            RawTarget::Weighted(w) => (&w.target, w.weight),
+        }
+    }
 }
 
 /// Loads every route under `path` (a file, or a directory searched recursively for
@@ -175,9 +216,9 @@ impl Loader {
             Ok(raw) => raw,
             Err(error) => return self.error(fail(EntryError::Fields(error))),
         };
-        let spec = match RouteSpec::new(&raw.id, &raw.target, format!("{file}#{index}")) {
+        let spec = match build_spec(raw, format!("{file}#{index}")) {
             Ok(spec) => spec,
-            Err(error) => return self.error(fail(EntryError::Spec(error))),
+            Err(error) => return self.error(fail(error)),
         };
         match self.seen.entry(spec.id.clone()) {
             Entry::Occupied(first) => {
@@ -200,6 +241,39 @@ impl Loader {
         hash_bytes(&mut self.hasher, error.to_string().as_bytes());
         self.errors.push(error);
     }
+}
+
+/// Validates an entry's targets and health check into a spec.
+fn build_spec(raw: RawRoute, source: String) -> Result<RouteSpec, EntryError> {
+    let targets: Vec<(&str, u32)> = match (&raw.target, &raw.targets) {
+        (Some(target), None) => vec![(target.as_str(), 1)],
+        (None, Some(list)) => list.iter().map(RawTarget::parts).collect(),
+        (Some(_), Some(_)) => return Err(EntryError::Targets("give either `target` or `targets`, not both")),
+        (None, None) => return Err(EntryError::Targets("missing field `target` (or `targets`)")),
+    };
+    let Some(&(first, weight)) = targets.first() else {
+        return Err(EntryError::Targets("`targets` is empty"));
+    };
+    if targets.iter().any(|&(_, w)| w == 0) {
+        return Err(EntryError::Targets("a target's `weight` must be at least 1"));
+    }
+    let mut spec = RouteSpec::new(&raw.id, first, source).map_err(EntryError::Spec)?;
+    spec.weight = weight;
+    for &(target, weight) in targets.iter().skip(1) {
+        let parsed = Target::parse(target).map_err(|reason| {
+            EntryError::Spec(SpecError::Target {
+                target: target.to_owned(),
+                reason,
+            })
+        })?;
+        spec.more.push((parsed, weight));
+    }
+    if let Some(yaml) = raw.health_check {
+        let json = serde_json::to_value(&yaml).map_err(|e| EntryError::HealthCheck(format!("healthCheck: {e}")))?;
+        crate::health::config::parse(&json).map_err(|e| EntryError::HealthCheck(e.to_string()))?;
+        spec.health_check = Some(json);
+    }
+    Ok(spec)
 }
 
 /// Parses every YAML document of a file. Any syntax error rejects the whole file.

@@ -1,4 +1,4 @@
-//! One route as written by an operator: parsing and normalising a 1Backend-style `{id, target}`.
+//! One route as written by an operator: parsing and normalising a 1Backend-style `{id, target}` (or `targets`).
 //!
 //! Owns the syntax of route ids (`host` or `host/path/prefix`) and targets (`host:port` or
 //! `http://host:port`), and the errors that explain a refusal. Pure string work: it never reads
@@ -17,8 +17,14 @@ pub struct RouteSpec {
     pub host: String,
     /// `""` (the whole host) or a path prefix such as `/app/admin`, case kept, no trailing `/`.
     pub prefix: String,
-    /// Where requests go.
+    /// Where requests go (the first target when the route lists several).
     pub target: Target,
+    /// The first target's weight (1 unless the route file gives one).
+    pub weight: u32,
+    /// Further targets, with their weights: requests are spread over all of them (smooth weighted round-robin).
+    pub more: Vec<(Target, u32)>,
+    /// A Traefik `healthCheck` section for the route's targets, validated by the loader, as JSON.
+    pub health_check: Option<serde_json::Value>,
     /// Where the route was defined, e.g. `routes/app.yml#2` (entries count from 1).
     pub source: String,
 }
@@ -36,8 +42,16 @@ impl RouteSpec {
             host,
             prefix,
             target,
+            weight: 1,
+            more: Vec::new(),
+            health_check: None,
             source: source.into(),
         })
+    }
+
+    /// Every target with its weight, the first one first.
+    pub fn targets(&self) -> impl Iterator<Item = (&Target, u32)> {
+        std::iter::once((&self.target, self.weight)).chain(self.more.iter().map(|(t, w)| (t, *w)))
     }
 }
 

@@ -21,6 +21,19 @@ pub struct Upstream {
     /// `host:port` sent as `Host` when the service does not pass the client's, and for logs
     /// (`10.50.0.2:24207`).
     pub authority: String,
+    /// Share of the service's requests relative to its other servers (Traefik's `weight`, at least 1).
+    pub weight: u32,
+}
+
+impl Upstream {
+    /// A server of weight 1.
+    pub fn new(addr: SocketAddr, authority: String) -> Self {
+        Upstream {
+            addr,
+            authority,
+            weight: 1,
+        }
+    }
 }
 
 /// A load-balanced group of upstreams.
@@ -31,6 +44,21 @@ pub struct Service {
     pub servers: Box<[Upstream]>,
     /// Send the client's `Host` upstream (Traefik's default) instead of the server authority.
     pub pass_host_header: bool,
+    /// Index of `servers[0]` in the table's flat server numbering (set by [`RouteTable::build`]): server `i` of
+    /// this service is slot `first_slot + i`. Health state (active checks, passive cooldowns) is kept per slot.
+    pub first_slot: u32,
+}
+
+impl Service {
+    /// A service whose slots [`RouteTable::build`] assigns.
+    pub fn new(name: String, servers: Box<[Upstream]>, pass_host_header: bool) -> Self {
+        Service {
+            name,
+            servers,
+            pass_host_header,
+            first_slot: 0,
+        }
+    }
 }
 
 /// A router: a rule, where it applies, and the service it sends to.
@@ -95,12 +123,19 @@ pub struct RouteTable {
     by_host: HashMap<Box<[u8]>, Box<[u32]>, BuildHostHasher>,
     /// Positions (ascending) of routers whose `rule.hosts()` is `None`.
     fallback: Box<[u32]>,
+    /// Number of server slots (the sum of every service's server count).
+    slots: u32,
 }
 
 impl RouteTable {
     /// Sorts `routers` by (priority desc, name asc) and indexes them. A router whose service
     /// index is out of range is dropped with a warning (the builder should never produce one).
-    pub fn build(routers: Vec<RouterDef>, services: Vec<Service>) -> RouteTable {
+    pub fn build(routers: Vec<RouterDef>, mut services: Vec<Service>) -> RouteTable {
+        let mut slots = 0u32;
+        for service in &mut services {
+            service.first_slot = slots;
+            slots = slots.saturating_add(u32::try_from(service.servers.len()).unwrap_or(u32::MAX));
+        }
         let mut routers: Vec<RouterDef> = routers
             .into_iter()
             .filter(|r| {
@@ -135,7 +170,13 @@ impl RouteTable {
             services: services.into_boxed_slice(),
             by_host: by_host.into_iter().map(|(h, p)| (h, p.into_boxed_slice())).collect(),
             fallback: fallback.into_boxed_slice(),
+            slots,
         }
+    }
+
+    /// Number of server slots: every service's servers, numbered from each [`Service::first_slot`].
+    pub fn slot_count(&self) -> usize {
+        self.slots as usize
     }
 
     /// The first router, in table order, that serves `entry_point` and whose rule matches

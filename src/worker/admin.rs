@@ -98,8 +98,8 @@ pub async fn serve(mut client: TcpStream, ctx: Rc<WorkerCtx>) {
                 respond::write_with_type(&mut out, 200, "text/plain; version=0.0.4", text.as_bytes(), keep);
             }
             (Method::Get | Method::Head, b"/api/rawdata") => {
-                let snapshot = ctx.snapshot();
-                respond::write_with_type(&mut out, 200, JSON, snapshot.rawdata.as_bytes(), keep);
+                let rawdata = ctx.rawdata();
+                respond::write_with_type(&mut out, 200, JSON, rawdata.as_bytes(), keep);
             }
             (Method::Get | Method::Head, b"/api/providers") => {
                 let doc = board_doc(&ctx, Board::render).await;

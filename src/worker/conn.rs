@@ -29,14 +29,15 @@ use std::time::{Instant, SystemTime};
 use monoio::net::TcpStream;
 
 use super::{EntrySettings, WorkerCtx};
+use crate::balance::{Change, Failure};
 use crate::challenge::PATH_PREFIX;
 use crate::http1::{parse_request, BodyKind, Forwarding, HeadError, Method, Parsed, RequestHead, ResponseHead};
 use crate::observe::labels::CLIENT_GONE;
 use crate::observe::{Captured, Entry, EntryCounters, LogSender, Protocol, Tally, WorkerCounters};
-use crate::proxy::forward::{Env, Exchange};
+use crate::proxy::forward::{Env, Exchange, Servers};
 use crate::proxy::io::{linger_close, read_append, read_append_cancelable, write_all};
 use crate::proxy::{forward, respond, tunnel, ClientStream, Outcome};
-use crate::route::{request_view, ViewScratch};
+use crate::route::{request_view, RouterDef, Service, ViewScratch};
 use crate::tls::{TlsStream, HANDSHAKE_RECORD};
 
 /// Initial capacity of a connection's read buffer; it grows up to the head limit when a head needs it.
@@ -48,12 +49,19 @@ const CLOSE_NOTIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(1)
 /// Traefik's body when a service has no server to send to.
 const NO_SERVER_BODY: &str = "no available server\n";
 
+/// Body of the 503 when every server of the service is out of rotation (health check or passive cooldown).
+const ALL_DOWN_BODY: &str = "no available server: every server of this service is down\n";
+
+/// At most this many servers are tried for one request.
+const MAX_ATTEMPTS: u32 = 8;
+
 /// Where a request goes.
-enum Pick {
-    /// To this server; `true` when the server's `host:port` replaces the client's Host.
-    Upstream(SocketAddr, bool),
+enum Pick<'s> {
+    /// To server `.2` of this service, first.
+    Upstream(&'s RouterDef, &'s Service, usize),
     NotFound,
     NoServer,
+    AllDown,
     BadPath,
     /// A TLS-only router matched a plain-HTTP request: redirect to https.
     ToHttps,
@@ -285,7 +293,7 @@ async fn serve_requests<C: ClientStream>(
     let mut head = RequestHead::default();
     let mut rhead = ResponseHead::default();
     let mut view_scratch = ViewScratch::default();
-    let mut host_override: Vec<u8> = Vec::new();
+    let mut location_buf: Vec<u8> = Vec::new();
     let mut meter = Meter::new(ctx, ep, peer, C::SCHEME);
     let mut first = true;
     loop {
@@ -336,7 +344,7 @@ async fn serve_requests<C: ClientStream>(
             }
         }
         if let Some(redirect) = &ep.redirect {
-            let local = match location(&head, cbuf, &mut host_override, &redirect.scheme, redirect.port) {
+            let local = match location(&head, cbuf, &mut location_buf, &redirect.scheme, redirect.port) {
                 Some(location) => Local::Redirect(redirect_status(&head, redirect.permanent), location),
                 None => Local::Text(404, respond::NOT_FOUND_BODY),
             };
@@ -346,32 +354,30 @@ async fn serve_requests<C: ClientStream>(
             continue;
         }
 
-        let pick = {
-            let snapshot = ctx.snapshot();
-            match request_view(&head, cbuf, peer.ip().to_canonical(), &mut view_scratch) {
-                Err(_) => Pick::BadPath,
-                Ok(view) => match snapshot.routes.lookup_on(&view, ep.index, tls) {
-                    // Nothing for plain HTTP, but a TLS router would serve it: send the client to https.
-                    None if !tls && snapshot.routes.lookup_on(&view, ep.index, true).is_some() => Pick::ToHttps,
-                    None => Pick::NotFound,
-                    Some((router, service)) => {
-                        match service.servers.get(ctx.next_rr(router.service, service.servers.len())) {
-                            None => Pick::NoServer,
-                            Some(server) => {
-                                meter.route(&router.name, &service.name, &server.authority);
-                                host_override.clear();
-                                if !service.pass_host_header {
-                                    host_override.extend_from_slice(server.authority.as_bytes());
-                                }
-                                Pick::Upstream(server.addr, !service.pass_host_header)
-                            }
-                        }
-                    }
+        // Held across the exchange (a worker-local refcount): retries choose among the same service's servers.
+        let snapshot = ctx.snapshot().clone();
+        let pick = match request_view(&head, cbuf, peer.ip().to_canonical(), &mut view_scratch) {
+            Err(_) => Pick::BadPath,
+            Ok(view) => match snapshot.routes.lookup_on(&view, ep.index, tls) {
+                // Nothing for plain HTTP, but a TLS router would serve it: send the client to https.
+                None if !tls && snapshot.routes.lookup_on(&view, ep.index, true).is_some() => Pick::ToHttps,
+                None => Pick::NotFound,
+                Some((_, service)) if service.servers.is_empty() => Pick::NoServer,
+                Some((router, service)) => match ctx.balancer.borrow_mut().pick(service, 0, meter.start) {
+                    Some(index) => Pick::Upstream(router, service, index),
+                    None => Pick::AllDown,
                 },
-            }
+            },
         };
-        let (upstream, override_host) = match pick {
-            Pick::Upstream(addr, override_host) => (addr, override_host),
+        let (router, service, first) = match pick {
+            Pick::Upstream(router, service, index) => (router, service, index),
+            Pick::AllDown => {
+                let local = Local::Text(503, ALL_DOWN_BODY);
+                if !local_response(client, cbuf, &head, &mut scratch, ctx, local, &mut meter).await {
+                    return None;
+                }
+                continue;
+            }
             Pick::NotFound => {
                 let local = Local::Text(404, respond::NOT_FOUND_BODY);
                 if !local_response(client, cbuf, &head, &mut scratch, ctx, local, &mut meter).await {
@@ -387,7 +393,7 @@ async fn serve_requests<C: ClientStream>(
                 continue;
             }
             Pick::ToHttps => {
-                let local = match location(&head, cbuf, &mut host_override, "https", 443) {
+                let local = match location(&head, cbuf, &mut location_buf, "https", 443) {
                     Some(location) => Local::Redirect(redirect_status(&head, true), location),
                     None => Local::Text(404, respond::NOT_FOUND_BODY),
                 };
@@ -412,18 +418,25 @@ async fn serve_requests<C: ClientStream>(
             }
         };
 
+        let mut servers = Choice {
+            ctx,
+            service,
+            current: first,
+            tried: 0,
+            attempts: 0,
+        };
         let outcome = {
             let mut x = Exchange {
                 client: &mut *client,
                 cbuf,
                 head: &head,
-                upstream,
+                servers: &mut servers,
                 fwd: Forwarding {
                     client_ip: peer.ip().to_canonical(),
                     proto: C::SCHEME,
                     // Without a port in Host, a TLS client reached the https default port.
                     port: if tls { 443 } else { ep.port },
-                    host_override: override_host.then_some(host_override.as_slice()),
+                    host_override: None,
                 },
                 scratch: &mut scratch,
                 ubuf: &mut ubuf,
@@ -439,6 +452,9 @@ async fn serve_requests<C: ClientStream>(
             };
             forward(&mut x, &env).await
         };
+        if let Some(server) = service.servers.get(servers.current) {
+            meter.route(&router.name, &service.name, &server.authority);
+        }
         meter.finish(true);
         match outcome {
             Outcome::KeepAlive => {}
@@ -448,6 +464,78 @@ async fn serve_requests<C: ClientStream>(
                 return None;
             }
             Outcome::Upgrade(upstream) => return Some(upstream),
+        }
+    }
+}
+
+/// The servers of one request's service, offered by the worker's balancer; reports each attempt back to it.
+struct Choice<'a> {
+    ctx: &'a WorkerCtx,
+    service: &'a Service,
+    /// The server of the current (or next, before the first call) attempt.
+    current: usize,
+    /// Servers already tried (bit `i` = server `i`).
+    tried: u64,
+    attempts: u32,
+}
+
+impl Servers for Choice<'_> {
+    fn next(&mut self) -> Option<SocketAddr> {
+        if self.attempts > 0 {
+            if self.attempts >= MAX_ATTEMPTS {
+                return None;
+            }
+            self.current = self
+                .ctx
+                .balancer
+                .borrow_mut()
+                .pick(self.service, self.tried, Instant::now())?;
+        }
+        self.attempts += 1;
+        if self.current < 64 {
+            self.tried |= 1 << self.current;
+        }
+        self.service.servers.get(self.current).map(|s| s.addr)
+    }
+
+    fn host_override(&self) -> Option<&[u8]> {
+        if self.service.pass_host_header {
+            return None;
+        }
+        self.service.servers.get(self.current).map(|s| s.authority.as_bytes())
+    }
+
+    fn failed(&mut self, failure: Failure) {
+        let change = self
+            .ctx
+            .balancer
+            .borrow_mut()
+            .failed(self.service, self.current, failure, Instant::now());
+        if let (Change::WentDown(cooldown), Some(server)) = (change, self.service.servers.get(self.current)) {
+            let what = match failure {
+                Failure::Connect => "connection failed",
+                Failure::Timeout => "connect timed out",
+                Failure::Reset => "connection broke",
+            };
+            log::warn!(
+                "worker {}: server {} of service {} out of rotation for {}s ({what})",
+                self.ctx.id,
+                server.authority,
+                self.service.name,
+                cooldown.as_secs()
+            );
+        }
+    }
+
+    fn answered(&mut self) {
+        let back = self.ctx.balancer.borrow_mut().answered(self.service, self.current);
+        if let (true, Some(server)) = (back, self.service.servers.get(self.current)) {
+            log::info!(
+                "worker {}: server {} of service {} answers again; back in rotation",
+                self.ctx.id,
+                server.authority,
+                self.service.name
+            );
         }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use crate::challenge::Challenges;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{HealthUpdate, Snapshot};
 use crate::tls::CertMap;
 
 /// What the control side tells a worker.
@@ -19,6 +19,8 @@ use crate::tls::CertMap;
 pub enum WorkerMsg {
     /// Serve from this snapshot from now on.
     Snapshot(Arc<Snapshot>),
+    /// New active health-check results (and the `/api/rawdata` showing them) for the snapshot of the same generation.
+    Health(Arc<HealthUpdate>),
     /// Serve these certificates from the next TLS handshake on (send each worker its own
     /// [`CertMap::for_worker`] copy).
     Certs(Arc<CertMap>),

@@ -23,6 +23,7 @@ use std::time::Duration;
 use monoio::io::{CancelHandle, Canceller};
 use monoio::net::{TcpListener, UnixStream};
 
+use crate::balance::Balancer;
 use crate::challenge::{Challenges, Receipts};
 use crate::control::status::StatusBoard;
 use crate::observe::{Counters, WorkerCounters};
@@ -124,7 +125,10 @@ pub struct WorkerCtx {
     idle_handle: CancelHandle,
     active: Cell<usize>,
     listening: RefCell<Vec<RawFd>>,
-    rr: RefCell<Vec<u32>>,
+    /// Server choice and passive health for the current snapshot's services.
+    pub(crate) balancer: RefCell<Balancer>,
+    /// The `/api/rawdata` document: the snapshot's, or a newer one with fresh health-check results.
+    rawdata: RefCell<Arc<str>>,
 }
 
 impl WorkerCtx {
@@ -162,20 +166,9 @@ impl WorkerCtx {
         self.idle_handle.clone()
     }
 
-    /// The next server index below `n` for service `service` (round-robin per service, per worker).
-    pub fn next_rr(&self, service: usize, n: usize) -> usize {
-        let mut rr = self.rr.borrow_mut();
-        if rr.len() <= service {
-            rr.resize(service + 1, 0);
-        }
-        match rr.get_mut(service) {
-            Some(slot) => {
-                let i = *slot;
-                *slot = slot.wrapping_add(1);
-                i as usize % n.max(1)
-            }
-            None => 0,
-        }
+    /// The `/api/rawdata` document to serve.
+    pub fn rawdata(&self) -> Arc<str> {
+        self.rawdata.borrow().clone()
     }
 
     /// Marks a connection open until the guard drops.
@@ -283,7 +276,8 @@ async fn run(spec: WorkerSpec, tls: WorkerTls) {
         idle_handle,
         active: Cell::new(0),
         listening: RefCell::new(Vec::new()),
-        rr: RefCell::new(Vec::new()),
+        balancer: RefCell::new(Balancer::default()),
+        rawdata: RefCell::new(Snapshot::empty().rawdata),
     });
     for (ep, std_listener) in spec.listeners {
         match TcpListener::from_std(std_listener) {
@@ -321,7 +315,16 @@ async fn watch(wake: std::os::unix::net::UnixStream, inbox: Inbox, ctx: &Rc<Work
             match inbox.try_next() {
                 Ok(WorkerMsg::Snapshot(s)) => {
                     log::debug!("worker {}: serving snapshot {}", ctx.id, s.generation);
+                    ctx.balancer.borrow_mut().rebind(&s.routes, s.down.clone());
+                    *ctx.rawdata.borrow_mut() = s.rawdata.clone();
                     *ctx.snapshot.borrow_mut() = s;
+                }
+                Ok(WorkerMsg::Health(update)) => {
+                    // Results for an older table name other slots: the next update for this table follows.
+                    if update.generation == ctx.snapshot.borrow().generation {
+                        ctx.balancer.borrow_mut().set_down(update.down.clone());
+                        *ctx.rawdata.borrow_mut() = update.rawdata.clone();
+                    }
                 }
                 Ok(WorkerMsg::Certs(certs)) => {
                     log::debug!("worker {}: serving {} certificate(s)", ctx.id, certs.len());

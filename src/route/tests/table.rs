@@ -225,11 +225,7 @@ fn duplicates_and_hand_made_bad_specs_are_reported() {
 }
 
 fn provider_service(name: &str) -> Service {
-    Service {
-        name: name.into(),
-        servers: Box::new([]),
-        pass_host_header: true,
-    }
+    Service::new(name.into(), Box::new([]), true)
 }
 
 fn router(name: &str, rule: &str, priority: Option<i64>, entry_points: u64) -> RouterDef {
