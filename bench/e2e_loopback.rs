@@ -1,7 +1,9 @@
 //! End to end through a real worker on loopback: one ringress worker (its own monoio runtime, started through the
 //! library as `ringress run` starts it) in front of a keep-alive upstream, routing by Host from a route file, and a
 //! blocking client. Measures one request round trip on a kept-alive client connection (client → worker → upstream
-//! → worker → client), small and 64 KiB bodies, and a request on a fresh client connection.
+//! → worker → client), small and 64 KiB bodies, a request on a fresh client connection, and a 1 GiB response (its
+//! time, and once, the peak growth of the process's resident memory while it streams: client, worker and upstream
+//! all live in this process, and only the worker's buffers can grow with the body).
 //!
 //! The figure includes the client's and the upstream's work on the same machine: compare runs of this bench with
 //! each other, and use the peers bench for comparisons with other proxies.
@@ -21,6 +23,8 @@ use ringress::proxy::forward::ProxySettings;
 use ringress::worker::{self, listener, mailbox, EntryKind, EntrySettings, Settings, WorkerSpec};
 
 const SMALL: &[u8] = b"hello, world\n";
+/// Size of the `/1g` response.
+const GIB: u64 = 1 << 30;
 
 /// A keep-alive HTTP/1.1 upstream: `/64k` answers 64 KiB, anything else 13 bytes. One thread per connection.
 fn upstream() -> SocketAddr {
@@ -48,6 +52,23 @@ fn serve_upstream(mut conn: TcpStream, big: &[u8]) {
             }
             continue;
         };
+        if buf[..end].starts_with(b"GET /1g ") {
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {GIB}\r\n\r\n");
+            if conn.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            let mut left = GIB;
+            while left > 0 {
+                let n = left.min(big.len() as u64) as usize;
+                if conn.write_all(&big[..n]).is_err() {
+                    return;
+                }
+                left -= n as u64;
+            }
+            buf.copy_within(end + 4..have, 0);
+            have -= end + 4;
+            continue;
+        }
         let body = if buf[..end].starts_with(b"GET /64k ") {
             big
         } else {
@@ -143,6 +164,69 @@ fn round_trip(conn: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) {
     }
 }
 
+/// Sends `GET /1g` and reads the 1 GiB body through a fixed 64 KiB buffer; returns the body bytes read.
+fn fetch_gib(conn: &mut TcpStream) -> u64 {
+    conn.write_all(b"GET /1g HTTP/1.1\r\nHost: bench.test\r\n\r\n")
+        .expect("send");
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut head = Vec::new();
+    let mut body = 0u64;
+    while body < GIB {
+        let n = conn.read(&mut chunk).expect("read");
+        assert!(n > 0, "proxy closed the connection");
+        if head.len() < 4 || !head.ends_with(b"\r\n\r\n") {
+            // Still in the head: find where it ends.
+            let mut i = 0;
+            while i < n && !head.ends_with(b"\r\n\r\n") {
+                head.push(chunk[i]);
+                i += 1;
+            }
+            body += (n - i) as u64;
+        } else {
+            body += n as u64;
+        }
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head));
+    body
+}
+
+/// This process's resident set in KiB (`VmRSS`).
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Streams one 1 GiB response while sampling RSS every 5 ms; prints the peak growth over the RSS before it.
+fn report_gib_rss(port: u16) {
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let before = rss_kib();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                peak = peak.max(rss_kib());
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            peak.max(rss_kib())
+        })
+    };
+    let start = Instant::now();
+    let body = fetch_gib(&mut conn);
+    let took = start.elapsed();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let peak = sampler.join().expect("sampler");
+    eprintln!(
+        "e2e_loopback/response_1gib: {body} bytes in {took:?}; RSS before {before} KiB, peak {peak} KiB: +{} KiB",
+        peak.saturating_sub(before)
+    );
+}
+
 fn bench_e2e(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("ringress-bench-e2e-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
@@ -169,6 +253,14 @@ fn bench_e2e(c: &mut Criterion) {
             start.elapsed()
         })
     });
+    group.finish();
+
+    report_gib_rss(port);
+    let mut group = c.benchmark_group("e2e_loopback");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(GIB));
+    let mut gib_conn = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    group.bench_function("response_1gib", |b| b.iter(|| fetch_gib(&mut gib_conn)));
     group.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,10 +1,16 @@
-//! Applying a provider configuration end to end on the control thread: decode a 10,000-router Traefik dynamic JSON,
-//! compile it (rules, services, report) into the route table, and render `/api/rawdata`.
+//! Applying a provider configuration end to end on the control thread: decode a Traefik dynamic JSON, compile it
+//! (rules, services, report) into the route table, and render `/api/rawdata`.
+//!
+//! Two bodies: the historical 10,000-router one (every router `Host || Host` with a cert resolver), and a realistic
+//! platform body ([`platform_body`]) at 100,000 routers, the size the performance goal is stated for (decode +
+//! compile + render ≤ 50 ms of control-thread CPU). `RINGRESS_APPLY_ONCE=<routers>` instead runs one apply of a
+//! platform body of that size and prints each phase's time: a driver for `valgrind --tool=callgrind`.
 
 use std::hint::black_box;
 use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use ringress::control::compile::compile;
 use ringress::control::rawdata;
 use ringress::provider::decode;
@@ -30,15 +36,59 @@ fn body(count: usize) -> String {
     )
 }
 
+/// A hosting platform's body: one router per app on `app-N.apps.example.com`, each with its own one-server
+/// load balancer; every tenth router serves TLS with a cert resolver, every 50th adds a `PathPrefix`, every 50th
+/// (offset) also answers on a custom domain (`||`).
+pub fn platform_body(count: usize) -> String {
+    let mut out = String::with_capacity(count * 260);
+    out.push_str(r#"{"http":{"routers":{"#);
+    for i in 0..count {
+        if i > 0 {
+            out.push(',');
+        }
+        let rule = match i % 50 {
+            7 => format!("Host(`app-{i}.apps.example.com`) && PathPrefix(`/api`)"),
+            31 => format!("Host(`app-{i}.apps.example.com`) || Host(`www.customer-{i}.com`)"),
+            _ => format!("Host(`app-{i}.apps.example.com`)"),
+        };
+        if i % 10 == 3 {
+            out.push_str(&format!(
+                r#""app-{i}":{{"entryPoints":["websecure"],"rule":"{rule}","service":"app-{i}","tls":{{"certResolver":"letsencrypt"}}}}"#
+            ));
+        } else {
+            out.push_str(&format!(
+                r#""app-{i}":{{"entryPoints":["web"],"rule":"{rule}","service":"app-{i}"}}"#
+            ));
+        }
+    }
+    out.push_str(r#"},"services":{"#);
+    for i in 0..count {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            r#""app-{i}":{{"loadBalancer":{{"servers":[{{"url":"http://10.50.0.{}:{}"}}],"passHostHeader":true}}}}"#,
+            2 + i % 250,
+            20000 + i % 40000
+        ));
+    }
+    out.push_str("}}}");
+    out
+}
+
 /// IP literals only: the bench measures the control thread, not DNS.
 fn literal(t: &Target) -> std::io::Result<Vec<SocketAddr>> {
     let ip: IpAddr = t.host.parse().map_err(|_| std::io::Error::other("not an IP literal"))?;
     Ok(vec![SocketAddr::new(ip, t.port)])
 }
 
+fn entry_points() -> Vec<String> {
+    vec!["web".to_string(), "websecure".to_string()]
+}
+
 fn bench(c: &mut Criterion) {
     let json = body(10_000);
-    let entry_points = vec!["web".to_string(), "websecure".to_string()];
+    let entry_points = entry_points();
     let mut group = c.benchmark_group("provider_apply");
     group.sample_size(10);
     group.bench_function("decode_10000", |b| {
@@ -59,8 +109,75 @@ fn bench(c: &mut Criterion) {
             rawdata::render(&compiled.report, &Default::default()).len() + compiled.table.len()
         })
     });
+
+    let json = platform_body(100_000);
+    group.bench_function("decode_100000", |b| {
+        b.iter(|| decode(black_box(json.as_bytes())).map(|d| d.routers.len()))
+    });
+    let dynamic = decode(json.as_bytes()).expect("generated JSON decodes");
+    group.bench_function("compile_100000", |b| {
+        b.iter(|| {
+            compile(Some(black_box(&dynamic)), None, &entry_points, &mut literal)
+                .table
+                .len()
+        })
+    });
+    let compiled = compile(Some(&dynamic), None, &entry_points, &mut literal);
+    group.bench_function("render_100000", |b| {
+        b.iter(|| rawdata::render(black_box(&compiled.report), &Default::default()).len())
+    });
+    group.bench_function("decode_compile_render_100000", |b| {
+        b.iter(|| {
+            let d = decode(black_box(json.as_bytes())).expect("decodes");
+            let compiled = compile(Some(&d), None, &entry_points, &mut literal);
+            rawdata::render(&compiled.report, &Default::default()).len() + compiled.table.len()
+        })
+    });
     group.finish();
 }
 
+/// One apply of a platform body of `count` routers, phase by phase (for callgrind: no warm-up, no repetition).
+fn apply_once(count: usize) {
+    let json = platform_body(count);
+    let entry_points = entry_points();
+    let started = Instant::now();
+    let d = decode(json.as_bytes()).expect("generated JSON decodes");
+    let decoded = Instant::now();
+    let compiled = compile(Some(&d), None, &entry_points, &mut literal);
+    let compiled_at = Instant::now();
+    let rawdata = rawdata::render(&compiled.report, &Default::default());
+    let rendered = Instant::now();
+    // What the apply produced, so two builds can be compared: the table, the certificates and the document.
+    let table = format!("{:?}{:?}", compiled.table.routers(), compiled.table.services());
+    let certs = format!("{:?}", compiled.certs);
+    println!(
+        "{count} routers ({} served, {} KiB rawdata, fingerprint {:016x}): decode {:?}, compile {:?}, render {:?}",
+        compiled.table.len(),
+        rawdata.len() / 1024,
+        fnv([table.as_bytes(), certs.as_bytes(), rawdata.as_bytes()]),
+        decoded - started,
+        compiled_at - decoded,
+        rendered - compiled_at
+    );
+}
+
+/// FNV-1a over `parts`.
+fn fnv(parts: [&[u8]; 3]) -> u64 {
+    parts
+        .iter()
+        .flat_map(|p| p.iter())
+        .fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(count) = std::env::var("RINGRESS_APPLY_ONCE").ok().and_then(|n| n.parse().ok()) {
+        apply_once(count);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::client::{get_request, Conn};
+use common::client::{get_request, Closed, Conn};
 use common::proxy::{config, routes, Opts, Proxy};
 use common::upstream::{delayed, echo, Upstream};
 use std::collections::BTreeMap;
@@ -161,4 +161,61 @@ fn sigterm_drains_in_flight_requests_and_exits_zero() {
         1,
         "the post-SIGTERM request must not be forwarded"
     );
+}
+
+#[test]
+fn idle_keep_alive_connections_serve_again_close_at_their_timeout_and_on_drain() {
+    let up = Upstream::start(echo());
+    let mut proxy = Proxy::start(
+        &config(&Opts {
+            workers: 2,
+            idle_timeout: "2s",
+            ..Opts::default()
+        }),
+        &routes(&[("idle.test", up.port)]),
+    );
+    // A connection that pauses between requests (holding no buffer meanwhile) is served each time.
+    let mut c = proxy.connect();
+    for pause in [0, 300, 1200] {
+        thread::sleep(Duration::from_millis(pause));
+        c.send(&get_request("idle.test", "/again"));
+        let r = c.read_response("GET").unwrap();
+        assert_eq!(r.status, 200, "after {pause} ms idle");
+    }
+    // Left idle, it is closed at the idle timeout (2 s, checked once a second), not before.
+    let start = Instant::now();
+    assert!(
+        matches!(c.wait_closed(Duration::from_millis(1400)), Closed::StillOpen),
+        "closed too early"
+    );
+    assert!(
+        matches!(c.wait_closed(Duration::from_secs(3)), Closed::Yes),
+        "not closed after the idle timeout"
+    );
+    assert!(start.elapsed() < Duration::from_millis(4500), "{:?}", start.elapsed());
+
+    // Idle connections are closed at once when the proxy drains.
+    let mut idle: Vec<_> = (0..20)
+        .map(|_| {
+            let mut c = proxy.connect();
+            c.send(&get_request("idle.test", "/"));
+            assert_eq!(c.read_response("GET").unwrap().status, 200);
+            c
+        })
+        .collect();
+    let signalled = Instant::now();
+    proxy.signal(libc::SIGTERM);
+    for c in &mut idle {
+        assert!(
+            matches!(c.wait_closed(Duration::from_secs(2)), Closed::Yes),
+            "an idle connection stayed open"
+        );
+    }
+    assert!(
+        signalled.elapsed() < Duration::from_millis(1000),
+        "{:?}",
+        signalled.elapsed()
+    );
+    let status = proxy.wait_exit(Duration::from_secs(5)).expect("exits");
+    assert!(status.success(), "{status:?}");
 }

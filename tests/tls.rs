@@ -14,6 +14,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
+use std::thread;
 use std::time::{Duration, Instant};
 
 const MIB: u64 = 1 << 20;
@@ -425,4 +426,55 @@ fn close_delimited_body_ends_with_close_notify() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("status=200"), "{}", text(&out));
     assert_eq!(std::fs::read(&got).unwrap(), body);
+}
+
+/// Reads one response with a Content-Length body from a TLS client; returns the head.
+fn tls_response(c: &mut TlsClient) -> String {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.extend(read_exact_or_panic(c, 1));
+        assert!(head.len() < 8192, "no end of the response head");
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_owned())
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    read_exact_or_panic(c, len);
+    head
+}
+
+#[test]
+fn an_idle_tls_connection_serves_again_and_closes_at_its_idle_timeout() {
+    let up = Upstream::start(echo());
+    let proxy = Proxy::start(
+        &config(&Opts {
+            idle_timeout: "2s",
+            ..Opts::default()
+        }),
+        &routes(&[("idle.test", up.port)]),
+    );
+    let mut c = tls_connect(proxy.web_port, "idle.test");
+    for pause in [0, 300, 1200] {
+        // Between requests the connection holds no buffer: the next request must still find everything in place.
+        thread::sleep(Duration::from_millis(pause));
+        c.write_all(b"GET /again HTTP/1.1\r\nHost: idle.test\r\n\r\n").unwrap();
+        let head = tls_response(&mut c);
+        assert!(head.starts_with("HTTP/1.1 200"), "after {pause} ms idle: {head}");
+    }
+    // Idle past the timeout (2 s, checked once a second): the proxy closes the connection.
+    let start = Instant::now();
+    let mut byte = [0u8; 1];
+    let r = c.read(&mut byte);
+    let took = start.elapsed();
+    assert!(matches!(r, Ok(0) | Err(_)), "expected a close, got {r:?}");
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_millis(4500),
+        "closed after {took:?} idle, timeout 2 s"
+    );
 }

@@ -135,10 +135,11 @@ impl Balancer {
         }
     }
 
-    /// Records that server `index` of `service` answered. True when it had been out of rotation (it is back).
-    pub fn answered(&mut self, service: &Service, index: usize) -> bool {
+    /// Records that server `index` of `service` answered an attempt started at `started`. True when it had been
+    /// out of rotation (it is back).
+    pub fn answered(&mut self, service: &Service, index: usize, started: Instant) -> bool {
         match self.slots.get_mut(service.first_slot as usize + index) {
-            Some(slot) => slot.passive.ok(),
+            Some(slot) => slot.passive.ok(started),
             None => false,
         }
     }

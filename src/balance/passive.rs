@@ -4,7 +4,8 @@
 //! before any response byte does so after [`RESET_THRESHOLD`] in a row. The server then cools down for
 //! [`FIRST_COOLDOWN`], or [`TIMEOUT_COOLDOWN`] after a connect that timed out (trying such a server again costs the
 //! request that does it a whole dial timeout); once that has passed, the next request tries it again, and a further failure doubles the
-//! cooldown up to [`MAX_COOLDOWN`]. Any answer (whatever its status) clears the verdict. Pure state: no clock reads,
+//! cooldown up to [`MAX_COOLDOWN`]. Any answer (whatever its status) to an attempt started after the server was
+//! taken out clears the verdict. Pure state: no clock reads,
 //! no I/O; the caller passes `now`.
 
 use std::time::{Duration, Instant};
@@ -47,6 +48,8 @@ pub struct Passive {
     down_until: Option<Instant>,
     /// The cooldown last applied.
     cooldown: Duration,
+    /// When the server was last taken out: only an attempt that started after this can put it back.
+    marked: Option<Instant>,
 }
 
 impl Passive {
@@ -88,14 +91,20 @@ impl Passive {
             (self.cooldown * 2).clamp(first, MAX_COOLDOWN)
         };
         self.down_until = Some(now + self.cooldown);
+        self.marked = Some(now);
         Verdict::Down {
             cooldown: self.cooldown,
             was_up,
         }
     }
 
-    /// Records an answer. True when the server had been taken out (it is back in rotation).
-    pub fn ok(&mut self) -> bool {
+    /// Records an answer to an attempt that started at `started`. True when the server had been taken out (it is
+    /// back in rotation). An answer to an attempt already under way when the server was taken out (on a connection
+    /// opened earlier) says nothing about new connections and changes nothing.
+    pub fn ok(&mut self, started: Instant) -> bool {
+        if self.marked.is_some_and(|marked| started < marked) {
+            return false;
+        }
         let was_down = self.down_until.is_some();
         *self = Passive::default();
         was_down

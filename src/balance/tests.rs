@@ -140,9 +140,14 @@ fn passive_cooldown_backs_off_and_an_answer_clears_it() {
         }
     }
     assert!(!b.usable(s, 1, at - Duration::from_millis(1)));
-    assert!(b.answered(s, 1), "back in rotation");
+    assert!(
+        !b.answered(s, 1, t0),
+        "an attempt older than the verdict proves nothing"
+    );
+    assert!(!b.usable(s, 1, at - Duration::from_millis(1)));
+    assert!(b.answered(s, 1, at), "back in rotation");
     assert!(b.usable(s, 1, t0));
-    assert!(!b.answered(s, 1), "only the first answer is a transition");
+    assert!(!b.answered(s, 1, at), "only the first answer is a transition");
 }
 
 #[test]

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use monoio::net::TcpStream;
 
+use super::bufpool::BufPool;
 use super::dial::{dial, DialError};
 use super::io::{read_append, read_fresh, with_timeout, write_all, write_range};
 use super::pool::Pool;
@@ -74,6 +75,8 @@ pub struct Exchange<'a, C: ClientStream> {
 pub struct Env<'a> {
     /// This worker's upstream pool.
     pub pool: &'a Pool,
+    /// This worker's spare buffers.
+    pub bufs: &'a BufPool,
     /// This worker's counters.
     pub counters: &'a WorkerCounters,
     /// Forwarding settings.
@@ -275,7 +278,7 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
     if write_all(x.client, x.scratch).await.is_err() {
         return Outcome::Close;
     }
-    match relay_response_body(x, &mut up, &mut resp, dechunk, env.settings.buffer_bytes).await {
+    match relay_response_body(x, &mut up, &mut resp, dechunk, env.bufs, env.settings.buffer_bytes).await {
         Ok(trailing) => extra |= trailing,
         Err(Side::Client) => return Outcome::Close,
         Err(Side::Upstream) => {
@@ -602,10 +605,13 @@ async fn relay_response_body<C: ClientStream>(
     up: &mut TcpStream,
     body: &mut RespBody,
     dechunk: bool,
+    env_bufs: &BufPool,
     buffer_bytes: usize,
 ) -> Result<bool, Side> {
     if x.ubuf.capacity() < buffer_bytes {
-        x.ubuf.reserve(buffer_bytes);
+        // A relay-sized buffer from the worker's spares (the small one goes back): no allocation per response.
+        let small = std::mem::replace(&mut *x.ubuf, env_bufs.take(buffer_bytes));
+        env_bufs.put(small);
     }
     loop {
         match body {

@@ -4,6 +4,7 @@
 //! Runs on a worker's runtime only. Must never block, never read files, never talk to the control plane, and never
 //! buffer a whole body: bodies move through the connection's reused buffers.
 
+pub mod bufpool;
 pub mod dial;
 pub mod forward;
 pub mod io;
@@ -12,6 +13,7 @@ pub mod respond;
 pub mod stream;
 pub mod tunnel;
 
+pub use bufpool::{BufPool, Pooled};
 pub use forward::{forward, Exchange, Outcome};
 pub use pool::Pool;
 pub use stream::ClientStream;

@@ -1,12 +1,17 @@
 //! `ClientStream`: what the forwarding path needs from a client connection, implemented by plain TCP and by
 //! [`TlsStream`], so one generic code path serves both.
 //!
-//! Adds nothing to either stream: reading, writing, an idle read the draining worker can cancel, and splitting
-//! into halves for tunnels.
+//! Adds nothing to either stream: reading, writing, an idle read the draining worker can cancel, a buffer-free wait
+//! for the next request, and splitting into halves for tunnels.
+
+use std::future::Future;
+use std::io;
+use std::os::fd::AsRawFd;
 
 use monoio::io::{AsyncReadRent, AsyncWriteRent, CancelableAsyncReadRent, OwnedReadHalf, OwnedWriteHalf, Splitable};
 use monoio::net::TcpStream;
 
+use super::BufPool;
 use crate::tls::{TlsReadHalf, TlsStream, TlsWriteHalf};
 
 /// A client connection: plain TCP or TLS.
@@ -19,6 +24,13 @@ pub trait ClientStream: AsyncReadRent + AsyncWriteRent + CancelableAsyncReadRent
     const SCHEME: &'static str;
     /// Splits into halves that can read and write at the same time.
     fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf);
+    /// Waits until the client sends something or closes, holding no read buffer (the stream's own buffers go back
+    /// to `bufs` first): how a keep-alive connection waits between requests. Dropping the future is safe.
+    fn idle<'a>(&'a mut self, bufs: &'a BufPool) -> impl Future<Output = io::Result<()>> + 'a;
+    /// After [`ClientStream::idle`]: appends what the client already sent to `buf` without waiting, when the
+    /// stream can (`None` otherwise, or when nothing is there; `Some(Ok(0))` is the end of the stream). Saves the
+    /// event-loop round trip of an asynchronous read whose data is known to be there.
+    fn read_ready(&mut self, buf: &mut Vec<u8>) -> Option<io::Result<usize>>;
 }
 
 impl ClientStream for TcpStream {
@@ -28,6 +40,39 @@ impl ClientStream for TcpStream {
     fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf) {
         self.into_split()
     }
+    fn idle<'a>(&'a mut self, _bufs: &'a BufPool) -> impl Future<Output = io::Result<()>> + 'a {
+        self.readable(false)
+    }
+    fn read_ready(&mut self, buf: &mut Vec<u8>) -> Option<io::Result<usize>> {
+        let spare = buf.spare_capacity_mut();
+        if spare.is_empty() {
+            return None;
+        }
+        // SAFETY: `recv` writes at most `spare.len()` bytes into the vector's spare capacity, which is valid,
+        // writable memory owned by `buf`; the fd is this stream's open socket. MSG_DONTWAIT: it never blocks.
+        let n = unsafe {
+            libc::recv(
+                self.as_raw_fd(),
+                spare.as_mut_ptr().cast(),
+                spare.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        match usize::try_from(n) {
+            Ok(n) => {
+                // SAFETY: the kernel initialised the first `n` bytes of the spare capacity.
+                unsafe { buf.set_len(buf.len() + n) };
+                Some(Ok(n))
+            }
+            Err(_) => {
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => None,
+                    _ => Some(Err(e)),
+                }
+            }
+        }
+    }
 }
 
 impl ClientStream for TlsStream {
@@ -36,5 +81,11 @@ impl ClientStream for TlsStream {
     const SCHEME: &'static str = "https";
     fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf) {
         self.into_split()
+    }
+    fn idle<'a>(&'a mut self, bufs: &'a BufPool) -> impl Future<Output = io::Result<()>> + 'a {
+        self.idle(bufs)
+    }
+    fn read_ready(&mut self, _buf: &mut Vec<u8>) -> Option<io::Result<usize>> {
+        None
     }
 }

@@ -188,8 +188,10 @@ pub(crate) fn host_kind(arg: &str) -> Result<HostKind, &'static str> {
     if !arg.is_ascii() {
         return Err("host must be ASCII (use punycode)");
     }
-    let lower = arg.to_ascii_lowercase();
-    let host = lower.strip_suffix('.').unwrap_or(&lower);
+    let mut host = arg.to_ascii_lowercase();
+    if host.ends_with('.') {
+        host.pop();
+    }
     if host == "*" {
         return Ok(HostKind::Any);
     }
@@ -198,11 +200,17 @@ pub(crate) fn host_kind(arg: &str) -> Result<HostKind, &'static str> {
             return Ok(HostKind::Wildcard(suffix.to_owned()));
         }
     }
-    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    if let Ok(v6) = bare.parse::<std::net::Ipv6Addr>() {
-        return Ok(HostKind::Exact(format!("[{v6}]")));
+    // Every IPv6 literal has a colon; a name never parses as one.
+    if host.contains(':') {
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(&host);
+        if let Ok(v6) = bare.parse::<std::net::Ipv6Addr>() {
+            return Ok(HostKind::Exact(format!("[{v6}]")));
+        }
     }
-    Ok(HostKind::Exact(host.to_owned()))
+    Ok(HostKind::Exact(host))
 }
 
 /// Parses an IP address or CIDR network (v4 or v6); the network address is masked.

@@ -32,7 +32,8 @@ pub(crate) struct Spanned {
 /// Splits `src` into tokens; the last one is always [`Token::End`].
 pub(crate) fn tokenize(src: &str) -> Result<Vec<Spanned>, RuleError> {
     let bytes = src.as_bytes();
-    let mut tokens: Vec<Spanned> = Vec::new();
+    // `Host(`a.example`)` is five tokens; most rules are a few such calls.
+    let mut tokens: Vec<Spanned> = Vec::with_capacity(8);
     let mut i = 0;
     loop {
         // Whitespace, watching for a newline that ends the expression.

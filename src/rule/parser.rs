@@ -59,10 +59,16 @@ impl Parser {
             .map_or(0, |t| t.at)
     }
 
-    fn bump(&mut self) -> Token {
-        let token = self.peek().clone();
+    /// The text of the current identifier or string token, moved out (tokens behind `pos` are never looked at
+    /// again), advancing past it; `None`, without advancing, for any other token.
+    fn take_text(&mut self, ident: bool) -> Option<String> {
+        let text = match self.tokens.get_mut(self.pos).map(|t| &mut t.token) {
+            Some(Token::Ident(text)) if ident => std::mem::take(text),
+            Some(Token::Str(text)) if !ident => std::mem::take(text),
+            _ => return None,
+        };
         self.pos += 1;
-        token
+        Some(text)
     }
 
     fn expected(&self, expected: &'static str) -> RuleError {
@@ -140,7 +146,7 @@ impl Parser {
 
     fn call(&mut self) -> Result<Expr, RuleError> {
         let name_at = self.at();
-        let Token::Ident(name) = self.bump() else {
+        let Some(name) = self.take_text(true) else {
             return Err(self.expected("a matcher"));
         };
         if self.peek() != &Token::LParen {
@@ -154,10 +160,9 @@ impl Parser {
                 break;
             }
             let at = self.at();
-            let Token::Str(value) = self.peek().clone() else {
+            let Some(value) = self.take_text(false) else {
                 return Err(self.expected("a string argument (`…` or \"…\")"));
             };
-            self.pos += 1;
             args.push(Arg { value, at });
             match self.peek() {
                 Token::Comma => self.pos += 1,

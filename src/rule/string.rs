@@ -27,7 +27,11 @@ fn read_raw(src: &str, start: usize) -> Result<(String, usize), RuleError> {
     };
     let body = rest.get(..len).unwrap_or("");
     // Go drops carriage returns from raw string literals.
-    let value: String = body.chars().filter(|&c| c != '\r').collect();
+    let value = if body.contains('\r') {
+        body.replace('\r', "")
+    } else {
+        body.to_owned()
+    };
     Ok((value, body_start + len + 1))
 }
 

@@ -12,8 +12,13 @@ use monoio::buf::{IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, CancelHandle, CancelableAsyncReadRent};
 use rustls::ServerConnection;
 
+use crate::proxy::BufPool;
+
 /// Ciphertext read per socket read: room for a few full TLS records.
 pub(crate) const CIPHERTEXT_READ: usize = 64 * 1024;
+
+/// Room taken for outgoing ciphertext (it grows to whatever a write produces).
+const OUTBOUND_INITIAL: usize = 16 * 1024;
 
 /// Plaintext rustls accepts per write before it must be flushed (records are at most 16 KiB each).
 pub(crate) const SEND_LIMIT: usize = 64 * 1024;
@@ -45,6 +50,26 @@ impl Inbound {
         self.pos = 0;
         if self.buf.capacity() < CIPHERTEXT_READ {
             self.buf.reserve(CIPHERTEXT_READ);
+        }
+    }
+
+    /// Everything received was given to rustls (and the peer has not closed).
+    pub(crate) fn is_drained(&self) -> bool {
+        self.pending().is_empty() && !self.eof
+    }
+
+    /// Gives the buffer to `bufs` when it holds nothing unread; [`Inbound::provision`] takes one back.
+    pub(crate) fn release(&mut self, bufs: &BufPool) {
+        if self.pending().is_empty() {
+            self.pos = 0;
+            bufs.put(std::mem::take(&mut self.buf));
+        }
+    }
+
+    /// Makes sure the next fill reads into a pooled buffer rather than a fresh allocation.
+    pub(crate) fn provision(&mut self, bufs: &BufPool) {
+        if self.buf.capacity() == 0 {
+            self.buf = bufs.take(CIPHERTEXT_READ);
         }
     }
 
@@ -91,6 +116,20 @@ pub(crate) struct Outbound {
 }
 
 impl Outbound {
+    /// Gives the (empty) buffer to `bufs`.
+    pub(crate) fn release(&mut self, bufs: &BufPool) {
+        if self.buf.is_empty() {
+            bufs.put(std::mem::take(&mut self.buf));
+        }
+    }
+
+    /// Makes sure ciphertext goes into a pooled buffer rather than a fresh allocation.
+    pub(crate) fn provision(&mut self, bufs: &BufPool) {
+        if self.buf.capacity() == 0 {
+            self.buf = bufs.take(OUTBOUND_INITIAL);
+        }
+    }
+
     /// Moves everything rustls wants to send into the buffer.
     pub(crate) fn collect(&mut self, sess: &mut ServerConnection) -> io::Result<()> {
         while sess.wants_write() {
@@ -196,6 +235,11 @@ fn process(sess: &mut ServerConnection) -> io::Result<()> {
     sess.process_new_packets()
         .map(|_| ())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Whether rustls holds decrypted plaintext not read yet (or knows the peer closed).
+pub(crate) fn has_plaintext(sess: &mut ServerConnection) -> bool {
+    !matches!(sess.reader().fill_buf(), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
 }
 
 /// Copies decrypted plaintext into `dst`: `Some(n)` on progress (`Some(0)`: clean close_notify), `None` when none.

@@ -22,6 +22,7 @@ use rustls::{ProtocolVersion, ServerConfig, ServerConnection};
 
 use super::engine::{self, Inbound, Outbound, Step, SEND_LIMIT};
 use super::split::{TlsReadHalf, TlsWriteHalf};
+use crate::proxy::BufPool;
 
 /// A server-side TLS stream over TCP.
 pub struct TlsStream {
@@ -29,12 +30,19 @@ pub struct TlsStream {
     sess: Rc<RefCell<ServerConnection>>,
     inbound: Inbound,
     outbound: Outbound,
+    /// Where the ciphertext buffers come from and go back to while the connection is idle.
+    bufs: Rc<BufPool>,
 }
 
 impl TlsStream {
     /// Runs the server handshake on `io`. `initial` holds bytes already read from it (the start of the
-    /// ClientHello); they are processed before the socket is read again.
-    pub async fn accept(io: TcpStream, config: Arc<ServerConfig>, initial: Vec<u8>) -> io::Result<TlsStream> {
+    /// ClientHello); they are processed before the socket is read again. Ciphertext buffers come from `bufs`.
+    pub async fn accept(
+        io: TcpStream,
+        config: Arc<ServerConfig>,
+        initial: Vec<u8>,
+        bufs: Rc<BufPool>,
+    ) -> io::Result<TlsStream> {
         let mut sess = ServerConnection::new(config).map_err(io::Error::other)?;
         sess.set_buffer_limit(Some(SEND_LIMIT));
         let mut s = TlsStream {
@@ -42,9 +50,21 @@ impl TlsStream {
             sess: Rc::new(RefCell::new(sess)),
             inbound: Inbound::with_initial(initial),
             outbound: Outbound::default(),
+            bufs,
         };
         s.handshake().await?;
         Ok(s)
+    }
+
+    /// Waits until the client sends something or closes, holding no ciphertext buffer (see
+    /// [`crate::proxy::ClientStream::idle`]). Returns at once when data is already buffered.
+    pub async fn idle(&mut self, _bufs: &BufPool) -> io::Result<()> {
+        if !self.inbound.is_drained() || engine::has_plaintext(&mut self.sess.borrow_mut()) {
+            return Ok(());
+        }
+        self.inbound.release(&self.bufs);
+        self.outbound.release(&self.bufs);
+        self.io.readable(false).await
     }
 
     async fn handshake(&mut self) -> io::Result<()> {
@@ -109,8 +129,14 @@ impl TlsStream {
                     return Ok(n);
                 }
                 Ok(Step::NeedCiphertext) => match &cancel {
-                    None => self.inbound.fill(&mut self.io).await?,
-                    Some(h) => self.inbound.fill_cancelable(&mut self.io, h.clone()).await?,
+                    None => {
+                        self.inbound.provision(&self.bufs);
+                        self.inbound.fill(&mut self.io).await?
+                    }
+                    Some(h) => {
+                        self.inbound.provision(&self.bufs);
+                        self.inbound.fill_cancelable(&mut self.io, h.clone()).await?
+                    }
                 },
                 Err(e) => {
                     let _ = self.outbound.flush(&mut self.io, &self.sess).await;
@@ -124,6 +150,7 @@ impl TlsStream {
         if src.is_empty() {
             return Ok(0);
         }
+        self.outbound.provision(&self.bufs);
         let n = engine::encrypt(&mut self.sess.borrow_mut(), &mut self.outbound, src)?;
         self.outbound.drain(&mut self.io).await?;
         Ok(n)
@@ -181,6 +208,7 @@ impl AsyncWriteRent for TlsStream {
     }
 
     async fn writev<T: IoVecBuf>(&mut self, buf: T) -> BufResult<usize, T> {
+        self.outbound.provision(&self.bufs);
         let mut total = 0;
         let mut res = Ok(());
         for part in engine::iovecs(&buf) {

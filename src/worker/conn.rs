@@ -2,7 +2,9 @@
 //! connection stays keep-alive.
 //!
 //! LIFECYCLE: wait for a head (idle timeout between requests, cancelled at once when the worker drains; read timeout
-//! once the first byte has arrived, as an absolute deadline so a slow sender cannot stretch it) → reject malformed
+//! once the first byte has arrived, as an absolute deadline so a slow sender cannot stretch it; between requests a
+//! connection gives its buffers back to the worker's [`crate::proxy::BufPool`] and waits for readability holding
+//! none, so thousands of idle keep-alive connections cost almost nothing) → reject malformed
 //! heads with their 4xx and close → look the route up in the worker-local snapshot → forward → loop. Pipelined
 //! requests are answered in order because the next head is parsed only after the previous exchange ended.
 //!
@@ -24,7 +26,7 @@
 
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use monoio::net::TcpStream;
 
@@ -36,7 +38,7 @@ use crate::observe::labels::CLIENT_GONE;
 use crate::observe::{Captured, Entry, EntryCounters, LogSender, Protocol, Tally, WorkerCounters};
 use crate::proxy::forward::{Env, Exchange, Servers};
 use crate::proxy::io::{linger_close, read_append, read_append_cancelable, write_all};
-use crate::proxy::{forward, respond, tunnel, ClientStream, Outcome};
+use crate::proxy::{forward, respond, tunnel, ClientStream, Outcome, Pooled};
 use crate::route::{request_view, RouterDef, Service, ViewScratch};
 use crate::tls::{TlsStream, HANDSHAKE_RECORD};
 
@@ -44,7 +46,7 @@ use crate::tls::{TlsStream, HANDSHAKE_RECORD};
 const INITIAL_BUF: usize = 8 * 1024;
 
 /// How long a TLS connection may take to send its close_notify before it is dropped anyway.
-const CLOSE_NOTIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+const CLOSE_NOTIFY_WAIT: Duration = Duration::from_secs(1);
 
 /// Traefik's body when a service has no server to send to.
 const NO_SERVER_BODY: &str = "no available server\n";
@@ -221,20 +223,28 @@ impl<'a> Meter<'a> {
 pub async fn serve(mut tcp: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings>, ctx: Rc<WorkerCtx>) {
     let _open = ctx.track(true);
     let mut open = OpenConn::new(ctx.clone(), ep.index);
-    let mut cbuf: Vec<u8> = Vec::with_capacity(INITIAL_BUF);
+    let mut cbuf: Vec<u8> = ctx.bufs.take(INITIAL_BUF);
     let max = ctx.settings.proxy.limits.max_head + 1;
+    // Boxed (once per connection), like every sizeable step below: a waiting connection's task stays small.
     let first = read_append_cancelable(&mut tcp, &mut cbuf, max, ctx.idle_handle());
-    match monoio::time::timeout(ep.read_timeout, first).await {
+    match Box::pin(monoio::time::timeout(ep.read_timeout, first)).await {
         Ok(Ok(n)) if n > 0 => {}
-        _ => return,
+        Ok(_) => {
+            ctx.bufs.put(cbuf);
+            return;
+        }
+        // Timed out: the buffer stayed with the cancelled read.
+        Err(_) => return,
     }
     if cbuf.first() != Some(&HANDSHAKE_RECORD) {
-        serve_http(tcp, cbuf, peer, ep, ctx).await;
+        // Boxed: the task keeps only what this function needs, not room for the TLS variant as well.
+        Box::pin(serve_http(tcp, cbuf, peer, ep, ctx)).await;
         return;
     }
     open.set(Protocol::Tls);
     let config = ctx.tls.config().clone();
-    let tls = match monoio::time::timeout(ep.read_timeout, TlsStream::accept(tcp, config, cbuf)).await {
+    let accept = TlsStream::accept(tcp, config, cbuf, ctx.bufs.clone());
+    let tls = match Box::pin(monoio::time::timeout(ep.read_timeout, accept)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
             log::debug!("worker {}: {peer}: TLS handshake failed: {e}", ctx.id);
@@ -253,12 +263,18 @@ pub async fn serve(mut tcp: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings>, 
             tls.server_name()
         );
     }
-    serve_http(tls, Vec::with_capacity(INITIAL_BUF), peer, ep, ctx).await;
+    let cbuf = ctx.bufs.take(INITIAL_BUF);
+    Box::pin(serve_http(tls, cbuf, peer, ep, ctx)).await;
 }
 
 /// Serves HTTP/1.1 requests on `client` until it closes, then closes it (TLS: with close_notify, so a client
 /// reading a close-delimited body sees a clean end) or tunnels it after an upgrade. `cbuf` may already hold the
 /// start of the first request.
+///
+/// Requests are served in bursts ([`serve_requests`]): a burst's state (request and response heads, buffers, the
+/// exchange in progress) lives in a box only while the connection has something to serve. Between bursts the
+/// connection gives its buffers back and waits for readability, so an idle keep-alive connection is a small task
+/// holding no buffer.
 async fn serve_http<C: ClientStream>(
     mut client: C,
     mut cbuf: Vec<u8>,
@@ -266,40 +282,105 @@ async fn serve_http<C: ClientStream>(
     ep: Rc<EntrySettings>,
     ctx: Rc<WorkerCtx>,
 ) {
-    match serve_requests(&mut client, &mut cbuf, peer, &ep, &ctx).await {
+    let mut first = true;
+    let end = loop {
+        let mut parts = ctx.take_parts();
+        let burst = Box::pin(serve_requests(
+            &mut client,
+            &mut cbuf,
+            &mut parts,
+            peer,
+            &ep,
+            &ctx,
+            first,
+        ))
+        .await;
+        ctx.put_parts(parts);
+        first = false;
+        match burst {
+            Burst::Idle => {
+                ctx.bufs.put(std::mem::take(&mut cbuf));
+                if !wait_idle(&mut client, &ep, &ctx).await {
+                    break None;
+                }
+                cbuf = ctx.bufs.take(INITIAL_BUF);
+                match client.read_ready(&mut cbuf) {
+                    Some(Ok(0)) | Some(Err(_)) => break None,
+                    Some(Ok(_)) | None => {}
+                }
+            }
+            Burst::Closed => break None,
+            Burst::Upgrade(upstream) => break Some(upstream),
+        }
+    };
+    let end = end.map(|upstream| *upstream);
+    match end {
         Some(upstream) => {
             let meter = ctx.counters().entry(ep.index);
-            tunnel::tunnel(client, cbuf, upstream, ctx.settings.proxy.buffer_bytes, meter).await
+            let buffer_bytes = ctx.settings.proxy.buffer_bytes;
+            Box::pin(tunnel::tunnel(client, cbuf, upstream, buffer_bytes, meter)).await
         }
         None if C::SCHEME == "https" => {
+            ctx.bufs.put(cbuf);
             // Bounded: a client that stopped reading must not hold the connection open.
-            let _ = monoio::time::timeout(CLOSE_NOTIFY_WAIT, client.shutdown()).await;
+            let _ = Box::pin(monoio::time::timeout(CLOSE_NOTIFY_WAIT, client.shutdown())).await;
         }
-        None => {}
+        None => ctx.bufs.put(cbuf),
     }
 }
 
-/// The request loop. `Some(upstream)`: the upstream switched protocols and the connection becomes a tunnel.
+/// How a burst of requests ended.
+enum Burst {
+    /// Everything received was answered: wait for the next request.
+    Idle,
+    /// Close the connection.
+    Closed,
+    /// The upstream switched protocols: the connection becomes a tunnel. (Boxed: a waiting connection's task keeps
+    /// room for this value.)
+    Upgrade(Box<TcpStream>),
+}
+
+/// A connection's reusable per-request state, lent by the worker for the length of a burst.
+#[derive(Default)]
+pub struct ConnParts {
+    head: RequestHead,
+    rhead: ResponseHead,
+    view: ViewScratch,
+    location: Vec<u8>,
+}
+
+/// The request loop of one burst: serves requests while the client has sent any; returns [`Burst::Idle`] once
+/// everything received is answered. `first`: the connection's first burst (a new connection gets the read timeout to
+/// send its first request, later ones already sent bytes when the burst starts).
 async fn serve_requests<C: ClientStream>(
     client: &mut C,
     cbuf: &mut Vec<u8>,
+    parts: &mut ConnParts,
     peer: SocketAddr,
     ep: &EntrySettings,
     ctx: &WorkerCtx,
-) -> Option<TcpStream> {
+    first: bool,
+) -> Burst {
     let tls = C::SCHEME == "https";
-    let mut scratch: Vec<u8> = Vec::new();
-    let mut ubuf: Vec<u8> = Vec::new();
-    let mut head = RequestHead::default();
-    let mut rhead = ResponseHead::default();
-    let mut view_scratch = ViewScratch::default();
-    let mut location_buf: Vec<u8> = Vec::new();
+    let mut scratch = Pooled::new(&ctx.bufs);
+    let mut ubuf = Pooled::new(&ctx.bufs);
+    scratch.provision(INITIAL_BUF);
+    ubuf.provision(INITIAL_BUF);
+    let ConnParts {
+        head,
+        rhead,
+        view: view_scratch,
+        location: location_buf,
+    } = parts;
     let mut meter = Meter::new(ctx, ep, peer, C::SCHEME);
-    let mut first = true;
+    let mut served = false;
     loop {
-        match read_head(client, cbuf, &mut head, ep, ctx, first).await {
+        if served && cbuf.is_empty() {
+            return Burst::Idle;
+        }
+        match read_head(client, cbuf, head, ep, ctx, first && !served).await {
             HeadRead::Ready => {}
-            HeadRead::Closed => return None,
+            HeadRead::Closed => return Burst::Closed,
             HeadRead::Reject(status, why) => {
                 WorkerCounters::inc(&ctx.counters().bad_requests);
                 meter.rejected(cbuf.len());
@@ -311,11 +392,11 @@ async fn serve_requests<C: ClientStream>(
                 if written {
                     linger_close(client, &mut scratch).await;
                 }
-                return None;
+                return Burst::Closed;
             }
         }
-        first = false;
-        meter.begin(&head, cbuf);
+        served = true;
+        meter.begin(head, cbuf);
 
         if head.method == Method::Connect {
             let body = "405 Method Not Allowed\n";
@@ -328,7 +409,7 @@ async fn serve_requests<C: ClientStream>(
             if written {
                 linger_close(client, &mut scratch).await;
             }
-            return None;
+            return Burst::Closed;
         }
 
         // ACME HTTP-01 answers come first, for any host, then the entrypoint's redirect.
@@ -337,26 +418,26 @@ async fn serve_requests<C: ClientStream>(
             let set = ctx.challenges().clone();
             if let Some(answer) = set.answer(path) {
                 let local = Local::Body(200, answer.as_bytes());
-                if !local_response(client, cbuf, &head, &mut scratch, ctx, local, &mut meter).await {
-                    return None;
+                if !local_response(client, cbuf, head, &mut scratch, ctx, local, &mut meter).await {
+                    return Burst::Closed;
                 }
                 continue;
             }
         }
         if let Some(redirect) = &ep.redirect {
-            let local = match location(&head, cbuf, &mut location_buf, &redirect.scheme, redirect.port) {
-                Some(location) => Local::Redirect(redirect_status(&head, redirect.permanent), location),
+            let local = match location(head, cbuf, location_buf, &redirect.scheme, redirect.port) {
+                Some(location) => Local::Redirect(redirect_status(head, redirect.permanent), location),
                 None => Local::Text(404, respond::NOT_FOUND_BODY),
             };
-            if !local_response(client, cbuf, &head, &mut scratch, ctx, local, &mut meter).await {
-                return None;
+            if !local_response(client, cbuf, head, &mut scratch, ctx, local, &mut meter).await {
+                return Burst::Closed;
             }
             continue;
         }
 
         // Held across the exchange (a worker-local refcount): retries choose among the same service's servers.
         let snapshot = ctx.snapshot().clone();
-        let pick = match request_view(&head, cbuf, peer.ip().to_canonical(), &mut view_scratch) {
+        let pick = match request_view(head, cbuf, peer.ip().to_canonical(), view_scratch) {
             Err(_) => Pick::BadPath,
             Ok(view) => match snapshot.routes.lookup_on(&view, ep.index, tls) {
                 // Nothing for plain HTTP, but a TLS router would serve it: send the client to https.
@@ -373,32 +454,32 @@ async fn serve_requests<C: ClientStream>(
             Pick::Upstream(router, service, index) => (router, service, index),
             Pick::AllDown => {
                 let local = Local::Text(503, ALL_DOWN_BODY);
-                if !local_response(client, cbuf, &head, &mut scratch, ctx, local, &mut meter).await {
-                    return None;
+                if !local_response(client, cbuf, head, &mut scratch, ctx, local, &mut meter).await {
+                    return Burst::Closed;
                 }
                 continue;
             }
             Pick::NotFound => {
                 let local = Local::Text(404, respond::NOT_FOUND_BODY);
-                if !local_response(client, cbuf, &head, &mut scratch, ctx, local, &mut meter).await {
-                    return None;
+                if !local_response(client, cbuf, head, &mut scratch, ctx, local, &mut meter).await {
+                    return Burst::Closed;
                 }
                 continue;
             }
             Pick::NoServer => {
                 let local = Local::Text(503, NO_SERVER_BODY);
-                if !local_response(client, cbuf, &head, &mut scratch, ctx, local, &mut meter).await {
-                    return None;
+                if !local_response(client, cbuf, head, &mut scratch, ctx, local, &mut meter).await {
+                    return Burst::Closed;
                 }
                 continue;
             }
             Pick::ToHttps => {
-                let local = match location(&head, cbuf, &mut location_buf, "https", 443) {
-                    Some(location) => Local::Redirect(redirect_status(&head, true), location),
+                let local = match location(head, cbuf, location_buf, "https", 443) {
+                    Some(location) => Local::Redirect(redirect_status(head, true), location),
                     None => Local::Text(404, respond::NOT_FOUND_BODY),
                 };
-                if !local_response(client, cbuf, &head, &mut scratch, ctx, local, &mut meter).await {
-                    return None;
+                if !local_response(client, cbuf, head, &mut scratch, ctx, local, &mut meter).await {
+                    return Burst::Closed;
                 }
                 continue;
             }
@@ -414,7 +495,7 @@ async fn serve_requests<C: ClientStream>(
                 if written {
                     linger_close(client, &mut scratch).await;
                 }
-                return None;
+                return Burst::Closed;
             }
         };
 
@@ -424,12 +505,13 @@ async fn serve_requests<C: ClientStream>(
             current: first,
             tried: 0,
             attempts: 0,
+            started: meter.start,
         };
         let outcome = {
             let mut x = Exchange {
                 client: &mut *client,
                 cbuf,
-                head: &head,
+                head,
                 servers: &mut servers,
                 fwd: Forwarding {
                     client_ip: peer.ip().to_canonical(),
@@ -440,12 +522,13 @@ async fn serve_requests<C: ClientStream>(
                 },
                 scratch: &mut scratch,
                 ubuf: &mut ubuf,
-                rhead: &mut rhead,
+                rhead,
                 read_timeout: ep.read_timeout,
                 tally: &mut meter.tally,
             };
             let env = Env {
                 pool: &ctx.pool,
+                bufs: &ctx.bufs,
                 counters: ctx.counters(),
                 settings: &ctx.settings.proxy,
                 draining: ctx.draining(),
@@ -458,12 +541,12 @@ async fn serve_requests<C: ClientStream>(
         meter.finish(true);
         match outcome {
             Outcome::KeepAlive => {}
-            Outcome::Close => return None,
+            Outcome::Close => return Burst::Closed,
             Outcome::CloseLinger => {
                 linger_close(client, &mut scratch).await;
-                return None;
+                return Burst::Closed;
             }
-            Outcome::Upgrade(upstream) => return Some(upstream),
+            Outcome::Upgrade(upstream) => return Burst::Upgrade(Box::new(upstream)),
         }
     }
 }
@@ -477,6 +560,8 @@ struct Choice<'a> {
     /// Servers already tried (bit `i` = server `i`).
     tried: u64,
     attempts: u32,
+    /// When the current attempt started.
+    started: Instant,
 }
 
 impl Servers for Choice<'_> {
@@ -528,7 +613,11 @@ impl Servers for Choice<'_> {
     }
 
     fn answered(&mut self) {
-        let back = self.ctx.balancer.borrow_mut().answered(self.service, self.current);
+        let back = self
+            .ctx
+            .balancer
+            .borrow_mut()
+            .answered(self.service, self.current, self.started);
         if let (true, Some(server)) = (back, self.service.servers.get(self.current)) {
             log::info!(
                 "worker {}: server {} of service {} answers again; back in rotation",
@@ -537,6 +626,18 @@ impl Servers for Choice<'_> {
                 self.service.name
             );
         }
+    }
+}
+
+/// Waits, holding no buffer and no timer, until the client sends its next request (true) or closes, stays idle
+/// past the entrypoint's idle timeout (up to two seconds late, see [`super::idle`]), or the worker drains (false).
+async fn wait_idle<C: ClientStream>(client: &mut C, ep: &EntrySettings, ctx: &WorkerCtx) -> bool {
+    if ctx.draining() {
+        return false;
+    }
+    monoio::select! {
+        ready = client.idle(&ctx.bufs) => ready.is_ok(),
+        _ = ctx.idle_watch.after(ep.idle_timeout) => false,
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod conn;
+pub mod idle;
 pub mod listener;
 pub mod mailbox;
 
@@ -28,10 +29,14 @@ use crate::challenge::{Challenges, Receipts};
 use crate::control::status::StatusBoard;
 use crate::observe::{Counters, WorkerCounters};
 use crate::proxy::forward::ProxySettings;
-use crate::proxy::Pool;
+use crate::proxy::{BufPool, Pool};
 use crate::snapshot::Snapshot;
 use crate::tls::{CertMap, WorkerTls};
+use idle::IdleWatch;
 use mailbox::{Inbox, MailboxReceiver, WorkerMsg};
+
+/// Spare per-request states a worker keeps.
+const MAX_SPARE_PARTS: usize = 256;
 
 /// What an entrypoint's connections are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +120,14 @@ pub struct WorkerCtx {
     challenges: RefCell<Arc<Challenges>>,
     /// Idle upstream connections.
     pub pool: Pool,
+    /// Spare connection buffers: an idle client connection holds none.
+    pub bufs: Rc<BufPool>,
+    /// Connections waiting between requests: ended by the drain or their idle timeout.
+    pub(crate) idle_watch: IdleWatch,
+    /// Reusable per-request state for connections that have a request at hand. Boxed so that lending one moves a
+    /// pointer: a connection's task holds it only as a pointer.
+    #[allow(clippy::vec_box)]
+    parts: RefCell<Vec<Box<conn::ConnParts>>>,
     counters: Counters,
     /// Provider and route-file health, for the admin API.
     pub status: Arc<StatusBoard>,
@@ -164,6 +177,19 @@ impl WorkerCtx {
     /// The handle idle reads use, cancelled when draining starts.
     pub fn idle_handle(&self) -> CancelHandle {
         self.idle_handle.clone()
+    }
+
+    /// Lends reusable per-request state (allocated only when every lent one is in use).
+    pub(crate) fn take_parts(&self) -> Box<conn::ConnParts> {
+        self.parts.borrow_mut().pop().unwrap_or_default()
+    }
+
+    /// Takes back what [`WorkerCtx::take_parts`] lent.
+    pub(crate) fn put_parts(&self, parts: Box<conn::ConnParts>) {
+        let mut spare = self.parts.borrow_mut();
+        if spare.len() < MAX_SPARE_PARTS {
+            spare.push(parts);
+        }
     }
 
     /// The `/api/rawdata` document to serve.
@@ -277,6 +303,9 @@ async fn run(spec: WorkerSpec, tls: WorkerTls) {
         active: Cell::new(0),
         listening: RefCell::new(Vec::new()),
         balancer: RefCell::new(Balancer::default()),
+        bufs: Rc::new(BufPool::default()),
+        idle_watch: IdleWatch::default(),
+        parts: RefCell::new(Vec::new()),
         rawdata: RefCell::new(Snapshot::empty().rawdata),
     });
     for (ep, std_listener) in spec.listeners {
@@ -293,6 +322,7 @@ async fn run(spec: WorkerSpec, tls: WorkerTls) {
         }
     }
     monoio::spawn(sweep_pool(ctx.clone()));
+    monoio::spawn(sweep_idle(ctx.clone()));
     let (wake, inbox) = spec.mailbox.into_parts();
     watch(wake, inbox, &ctx, &spec.receipts).await;
     drain(&ctx).await;
@@ -366,6 +396,7 @@ async fn drain(ctx: &Rc<WorkerCtx>) {
     }
     let canceller = std::mem::take(&mut *ctx.canceller.borrow_mut());
     let _ = canceller.cancel();
+    ctx.idle_watch.drain();
     let deadline = std::time::Instant::now() + ctx.settings.grace;
     // Let the accept loops and idle connections observe the cancellation and drop their sockets while the runtime
     // still runs (a task left behind when the runtime ends is never dropped, and its fds would stay open).
@@ -405,6 +436,13 @@ async fn accept_loop(listener: TcpListener, ep: Arc<EntrySettings>, ctx: Rc<Work
                 monoio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+    }
+}
+
+async fn sweep_idle(ctx: Rc<WorkerCtx>) {
+    while !ctx.draining() {
+        monoio::time::sleep(idle::SWEEP_EVERY).await;
+        ctx.idle_watch.sweep(std::time::Instant::now());
     }
 }
 
