@@ -9,7 +9,7 @@
 #     the operator's config is never overwritten; IMPORT_ACME copies acme.json once, 0600 ringress.
 #  3. systemd-analyze verify on the installed unit (scratch root with the binary in place): no output at all.
 #  4. systemd-analyze security --offline=true: overall exposure <= 2.0.
-#  5. The unit's SystemCallFilter=, expanded by systemd-analyze: io_uring_setup/enter/register are allowed.
+#  5. The unit's SystemCallFilter=, expanded by systemd-analyze: io_uring_setup/enter/register and setpriority are allowed.
 #  6. The binary as the unit's ExecStart runs it, without systemd: an unprivileged user whose only capability is
 #     CAP_NET_BIND_SERVICE (setpriv: ambient + bounding set), no_new_privs, and a seccomp filter built from the
 #     unit's SystemCallFilter=/SystemCallErrorNumber= (python3-seccomp). Binds 127.0.0.1:80 and :443, must log
@@ -190,7 +190,7 @@ awk -v e="$exposure" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(e <= m) }' || fail "ex
 ok "overall exposure $exposure (at most $MAX_EXPOSURE)"
 
 # ---------------------------------------------------------------------------------------------------------------------
-step "SystemCallFilter: io_uring allowed"
+step "SystemCallFilter: io_uring and setpriority allowed"
 # Expands a group (recursively) or prints a plain system call name.
 expand() {
   local entry
@@ -201,26 +201,30 @@ expand() {
   systemd-analyze syscall-filter --no-pager "$1" | awk 'NR > 1 && $1 !~ /^#/ && NF { print $1 }' |
     while read -r entry; do expand "$entry"; done
 }
-# systemd's rules: the first SystemCallFilter= decides; an allow list implicitly includes @default; later "~" lines
-# remove from it.
+# systemd's rules: the first SystemCallFilter= decides; an allow list implicitly includes @default; later lines apply
+# in order: "~" lines remove from it, plain lines add to it again.
 mapfile -t filters < <(sed -n 's/^SystemCallFilter=//p' "$UNIT")
 if ((${#filters[@]} == 0)) || [[ ${filters[0]} == "~"* ]]; then
   fail "$UNIT: the first SystemCallFilter= must be an allow list"
 fi
-: >"$WORK/allow" && : >"$WORK/deny"
-expand @default >>"$WORK/allow"
+expand @default | sort -u >"$WORK/allowed"
 for line in "${filters[@]}"; do
-  target="$WORK/allow"
+  deny=false
   if [[ $line == "~"* ]]; then
-    target="$WORK/deny"
+    deny=true
     line="${line#\~}"
   fi
-  for entry in $line; do expand "$entry" >>"$target"; done
+  : >"$WORK/entries"
+  for entry in $line; do expand "$entry" >>"$WORK/entries"; done
+  sort -u "$WORK/entries" -o "$WORK/entries"
+  if $deny; then
+    comm -23 "$WORK/allowed" "$WORK/entries" >"$WORK/next"
+  else
+    sort -u "$WORK/allowed" "$WORK/entries" >"$WORK/next"
+  fi
+  mv "$WORK/next" "$WORK/allowed"
 done
-sort -u "$WORK/allow" -o "$WORK/allow"
-sort -u "$WORK/deny" -o "$WORK/deny"
-comm -23 "$WORK/allow" "$WORK/deny" >"$WORK/allowed"
-for call in io_uring_setup io_uring_enter io_uring_register; do
+for call in io_uring_setup io_uring_enter io_uring_register setpriority; do
   grep -qx "$call" "$WORK/allowed" || fail "$call is not allowed by $UNIT's SystemCallFilter="
 done
 errno_name="$(sed -n 's/^SystemCallErrorNumber=//p' "$UNIT")"

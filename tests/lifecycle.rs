@@ -219,3 +219,37 @@ fn idle_keep_alive_connections_serve_again_close_at_their_timeout_and_on_drain()
     let status = proxy.wait_exit(Duration::from_secs(5)).expect("exits");
     assert!(status.success(), "{status:?}");
 }
+
+/// `(comm, nice)` of every thread of `pid`.
+fn threads_nice(pid: u32) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // comm is in parentheses and may hold spaces; the fields after it are space-separated.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = stat[open + 1..close].to_string();
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // Field 19 of stat (nice) is the 17th after the comm.
+        out.push((comm, fields[16].parse().unwrap()));
+    }
+    out
+}
+
+#[test]
+fn the_control_thread_runs_below_the_workers_priority() {
+    let proxy = Proxy::start(&config(&Opts::default()), &routes(&[("none.test", 9)]));
+    let threads = threads_nice(proxy.pid());
+    let control: Vec<_> = threads
+        .iter()
+        .filter(|(c, _)| c.starts_with("ringress-contr"))
+        .collect();
+    assert_eq!(control.len(), 1, "{threads:?}");
+    assert_eq!(control[0].1, 10, "{threads:?}");
+    let workers: Vec<_> = threads.iter().filter(|(c, _)| c.starts_with("ringress-w")).collect();
+    assert!(!workers.is_empty(), "{threads:?}");
+    assert!(workers.iter().all(|(_, nice)| *nice == 0), "{threads:?}");
+}

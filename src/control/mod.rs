@@ -30,7 +30,7 @@ use crate::provider::dynamic::{decode, Dynamic};
 use crate::provider::http::HttpSource;
 use crate::provider::TokenSource;
 use crate::route::{load_route_files, resolve_system, RouteFiles, RouteTable};
-use crate::snapshot::{HealthUpdate, Snapshot};
+use crate::snapshot::{Graveyard, HealthUpdate, Snapshot};
 use crate::worker::mailbox::{MailboxSender, WorkerMsg};
 use compile::{compile, Report};
 use status::{FilesStatus, ProviderStatus, ServerHealth, StatusBoard};
@@ -79,6 +79,8 @@ pub struct Control {
     health: Option<Monitor>,
     /// The down set last sent to the workers.
     down: DownSet,
+    /// Route tables of snapshots the workers no longer use, to free here.
+    graveyard: (Graveyard, Receiver<RouteTable>),
 }
 
 impl Control {
@@ -111,6 +113,7 @@ impl Control {
             report: Report::default(),
             health: None,
             down: DownSet::default(),
+            graveyard: crossbeam_channel::unbounded(),
         }
     }
 
@@ -149,8 +152,16 @@ impl Control {
         self.current.as_ref()
     }
 
+    /// Frees the route tables the workers handed back.
+    fn bury(&self) {
+        while let Ok(table) = self.graveyard.1.try_recv() {
+            drop(table);
+        }
+    }
+
     /// Polls every source once and publishes a new snapshot if anything changed. Returns true if it published.
     pub fn tick(&mut self) -> bool {
+        self.bury();
         let provider_changed = self.poll_provider();
         let files_changed = self.reload_files();
         if !(provider_changed || files_changed || self.unresolved || self.current.is_none()) {
@@ -209,6 +220,7 @@ impl Control {
                 routes: compiled.table.clone(),
                 rawdata: rawdata.clone(),
                 down: down.clone(),
+                graveyard: Some(self.graveyard.0.clone()),
             })));
         }
         self.down = down.clone();
@@ -218,6 +230,7 @@ impl Control {
             routes: compiled.table,
             rawdata,
             down,
+            graveyard: Some(self.graveyard.0.clone()),
         });
         if let Some(first) = self.mailboxes.first() {
             first.send(WorkerMsg::Snapshot(snapshot.clone()));
@@ -451,6 +464,7 @@ impl Control {
                 self.tick();
                 next_poll = Instant::now() + self.interval;
             }
+            self.bury();
             let health_due = self.health_step();
             // While servers are checked, ACME yields often enough for their results to be taken in promptly.
             let acme_until = match health_due {
@@ -489,7 +503,26 @@ impl Control {
     pub fn spawn(self, stop: Receiver<()>) -> std::io::Result<JoinHandle<()>> {
         std::thread::Builder::new()
             .name("ringress-control".into())
-            .spawn(move || self.run(stop))
+            .spawn(move || {
+                lower_priority();
+                self.run(stop)
+            })
+    }
+}
+
+/// Nice value of the control thread (and of the checker threads it starts, which inherit it).
+const CONTROL_NICE: libc::c_int = 10;
+
+/// Gives this thread a lower scheduling priority than the workers: compiling a large table or checking servers
+/// competes with requests for the same cores, and requests should win.
+fn lower_priority() {
+    // SAFETY: gettid and setpriority take no pointers and change only this thread's nice value.
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, CONTROL_NICE) };
+    if r != 0 {
+        log::debug!(
+            "control thread: cannot lower its priority: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 

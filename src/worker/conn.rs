@@ -28,6 +28,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
+use monoio::io::Canceller;
 use monoio::net::TcpStream;
 
 use super::{EntrySettings, WorkerCtx};
@@ -282,7 +283,10 @@ async fn serve_http<C: ClientStream>(
     ep: Rc<EntrySettings>,
     ctx: Rc<WorkerCtx>,
 ) {
-    let mut first = true;
+    let mut pace = Pace {
+        first: true,
+        last_start: None,
+    };
     let end = loop {
         let mut parts = ctx.take_parts();
         let burst = Box::pin(serve_requests(
@@ -292,11 +296,11 @@ async fn serve_http<C: ClientStream>(
             peer,
             &ep,
             &ctx,
-            first,
+            &mut pace,
         ))
         .await;
         ctx.put_parts(parts);
-        first = false;
+        pace.first = false;
         match burst {
             Burst::Idle => {
                 ctx.bufs.put(std::mem::take(&mut cbuf));
@@ -340,6 +344,14 @@ enum Burst {
     Upgrade(Box<TcpStream>),
 }
 
+/// How a connection's requests have come so far.
+struct Pace {
+    /// No request was read yet (a new connection gets the read timeout to send its first).
+    first: bool,
+    /// When the last request's head was complete.
+    last_start: Option<Instant>,
+}
+
 /// A connection's reusable per-request state, lent by the worker for the length of a burst.
 #[derive(Default)]
 pub struct ConnParts {
@@ -349,9 +361,8 @@ pub struct ConnParts {
     location: Vec<u8>,
 }
 
-/// The request loop of one burst: serves requests while the client has sent any; returns [`Burst::Idle`] once
-/// everything received is answered. `first`: the connection's first burst (a new connection gets the read timeout to
-/// send its first request, later ones already sent bytes when the burst starts).
+/// The request loop of one burst: serves requests while the client has sent any (or, for a busy client, while it
+/// keeps sending: see [`hold`]); returns [`Burst::Idle`] once everything received is answered.
 async fn serve_requests<C: ClientStream>(
     client: &mut C,
     cbuf: &mut Vec<u8>,
@@ -359,7 +370,7 @@ async fn serve_requests<C: ClientStream>(
     peer: SocketAddr,
     ep: &EntrySettings,
     ctx: &WorkerCtx,
-    first: bool,
+    pace: &mut Pace,
 ) -> Burst {
     let tls = C::SCHEME == "https";
     let mut scratch = Pooled::new(&ctx.bufs);
@@ -374,11 +385,22 @@ async fn serve_requests<C: ClientStream>(
     } = parts;
     let mut meter = Meter::new(ctx, ep, peer, C::SCHEME);
     let mut served = false;
+    let mut busy = false;
+    let mut canceller: Option<Canceller> = None;
     loop {
         if served && cbuf.is_empty() {
-            return Burst::Idle;
+            if !busy {
+                return Burst::Idle;
+            }
+            // A client sending request after request: wait for the next one holding the buffers, for a while.
+            let canceller = canceller.get_or_insert_with(Canceller::new);
+            match hold(client, cbuf, ctx, canceller).await {
+                Hold::Data => {}
+                Hold::Quiet => return Burst::Idle,
+                Hold::Closed => return Burst::Closed,
+            }
         }
-        match read_head(client, cbuf, head, ep, ctx, first && !served).await {
+        match read_head(client, cbuf, head, ep, ctx, pace.first && !served).await {
             HeadRead::Ready => {}
             HeadRead::Closed => return Burst::Closed,
             HeadRead::Reject(status, why) => {
@@ -397,6 +419,10 @@ async fn serve_requests<C: ClientStream>(
         }
         served = true;
         meter.begin(head, cbuf);
+        busy = pace
+            .last_start
+            .is_some_and(|previous| meter.start.saturating_duration_since(previous) < BUSY_GAP);
+        pace.last_start = Some(meter.start);
 
         if head.method == Method::Connect {
             let body = "405 Method Not Allowed\n";
@@ -626,6 +652,48 @@ impl Servers for Choice<'_> {
                 self.service.name
             );
         }
+    }
+}
+
+/// A connection whose requests start less than this apart is busy: it waits for the next one holding its buffers
+/// (see [`hold`]) rather than giving them back.
+const BUSY_GAP: Duration = Duration::from_millis(10);
+
+/// What [`hold`] saw.
+enum Hold {
+    /// Bytes of the next request are in `cbuf`.
+    Data,
+    /// Nothing came for a second or two: give the buffers back and wait without them.
+    Quiet,
+    /// The client closed, the read failed, or the worker drains.
+    Closed,
+}
+
+/// Reads the next request of a busy connection into `cbuf`, for one to two seconds (until the idle watch's next
+/// sweep but one): a busy connection skips the readiness wait and the buffer round trip of [`wait_idle`], and one
+/// that goes quiet still gives its buffers back. The read is cancelled, never dropped, when the time is up, so bytes
+/// that arrived just then are kept.
+async fn hold<C: ClientStream>(client: &mut C, cbuf: &mut Vec<u8>, ctx: &WorkerCtx, canceller: &mut Canceller) -> Hold {
+    if ctx.draining() {
+        return Hold::Closed;
+    }
+    let max = ctx.settings.proxy.limits.max_head + 1;
+    let mut read = std::pin::pin!(read_append_cancelable(client, cbuf, max, canceller.handle()));
+    let done = monoio::select! {
+        r = &mut read => Some(r),
+        _ = ctx.idle_watch.after(Duration::ZERO) => None,
+    };
+    let result = match done {
+        Some(r) => r,
+        None => {
+            *canceller = std::mem::take(canceller).cancel();
+            read.await
+        }
+    };
+    match result {
+        Ok(n) if n > 0 => Hold::Data,
+        Err(e) if e.raw_os_error() == Some(libc::ECANCELED) && !ctx.draining() => Hold::Quiet,
+        _ => Hold::Closed,
     }
 }
 

@@ -306,7 +306,7 @@ async fn run(spec: WorkerSpec, tls: WorkerTls) {
         bufs: Rc::new(BufPool::default()),
         idle_watch: IdleWatch::default(),
         parts: RefCell::new(Vec::new()),
-        rawdata: RefCell::new(Snapshot::empty().rawdata),
+        rawdata: RefCell::new(Snapshot::empty().rawdata.clone()),
     });
     for (ep, std_listener) in spec.listeners {
         match TcpListener::from_std(std_listener) {
