@@ -3,17 +3,19 @@
 //! A connection takes its read, write and upstream buffers when a request arrives and gives them back when it goes
 //! idle, so an idle keep-alive connection holds no buffer and a busy worker allocates none: buffers move between
 //! connections instead. Two size classes (below and from [`LARGE`] bytes: request heads, TLS ciphertext), so a
-//! small buffer is never handed out to be grown. Worker-local (no locks). Bounded: at most [`MAX_POOLED`] buffers
-//! per class are kept, and none larger than [`MAX_KEPT_CAPACITY`]; the rest are freed.
+//! small buffer is never handed out to be grown. Worker-local (no locks). Bounded: at most [`MAX_POOLED`] small and
+//! [`MAX_POOLED_LARGE`] large buffers are kept, and none larger than [`MAX_KEPT_CAPACITY`]; the rest are freed.
 
 use std::cell::RefCell;
 
-/// Spare buffers kept per worker and class.
+/// Spare small buffers kept per worker.
 pub const MAX_POOLED: usize = 256;
+/// Spare large buffers kept per worker (each up to [`MAX_KEPT_CAPACITY`]: at most 4 MiB held while unused).
+pub const MAX_POOLED_LARGE: usize = 32;
 /// Buffers of at least this capacity form the large class.
 pub const LARGE: usize = 32 * 1024;
 /// A buffer that grew beyond this (a large head, a big relay buffer) is freed rather than kept.
-pub const MAX_KEPT_CAPACITY: usize = 256 * 1024;
+pub const MAX_KEPT_CAPACITY: usize = 128 * 1024;
 
 /// Spare buffers of one worker.
 #[derive(Debug, Default)]
@@ -38,13 +40,13 @@ impl BufPool {
         if buf.capacity() == 0 || buf.capacity() > MAX_KEPT_CAPACITY {
             return;
         }
-        let class = if buf.capacity() >= LARGE {
-            &self.large
+        let (class, limit) = if buf.capacity() >= LARGE {
+            (&self.large, MAX_POOLED_LARGE)
         } else {
-            &self.small
+            (&self.small, MAX_POOLED)
         };
         let mut spare = class.borrow_mut();
-        if spare.len() < MAX_POOLED {
+        if spare.len() < limit {
             buf.clear();
             spare.push(buf);
         }
@@ -128,6 +130,10 @@ mod tests {
             pool.put(Vec::with_capacity(16));
         }
         assert_eq!(pool.len(), MAX_POOLED);
+        for _ in 0..MAX_POOLED_LARGE + 10 {
+            pool.put(Vec::with_capacity(LARGE));
+        }
+        assert_eq!(pool.len(), MAX_POOLED + MAX_POOLED_LARGE);
     }
 
     #[test]
