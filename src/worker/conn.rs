@@ -24,6 +24,7 @@
 //!
 //! Never reads files, never blocks, never holds the snapshot borrow across an await.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
@@ -221,51 +222,62 @@ impl<'a> Meter<'a> {
 }
 
 /// Serves one client connection to completion: sniffs TLS or plain HTTP, then serves requests.
-pub async fn serve(mut tcp: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings>, ctx: Rc<WorkerCtx>) {
-    let _open = ctx.track(true);
-    let mut open = OpenConn::new(ctx.clone(), ep.index);
-    let mut cbuf: Vec<u8> = ctx.bufs.take(INITIAL_BUF);
-    let max = ctx.settings.proxy.limits.max_head + 1;
-    // Boxed (once per connection), like every sizeable step below: a waiting connection's task stays small.
-    let first = read_append_cancelable(&mut tcp, &mut cbuf, max, ctx.idle_handle());
-    match Box::pin(monoio::time::timeout(ep.read_timeout, first)).await {
-        Ok(Ok(n)) if n > 0 => {}
-        Ok(_) => {
-            ctx.bufs.put(cbuf);
+// Not an `async fn` on purpose: see the comment inside.
+#[allow(clippy::manual_async_fn)]
+pub fn serve(
+    mut tcp: TcpStream,
+    peer: SocketAddr,
+    ep: Rc<EntrySettings>,
+    ctx: Rc<WorkerCtx>,
+) -> impl Future<Output = ()> {
+    // An async block over the arguments (not an `async fn`): the future keeps one copy of each argument, not
+    // an argument and a moved local, which matters for what an idle connection costs.
+    async move {
+        let _open = ctx.track(true);
+        let mut open = OpenConn::new(ctx.clone(), ep.index);
+        let mut cbuf: Vec<u8> = ctx.bufs.take(INITIAL_BUF);
+        let max = ctx.settings.proxy.limits.max_head + 1;
+        // Boxed (once per connection), like every sizeable step below: a waiting connection's task stays small.
+        let first = read_append_cancelable(&mut tcp, &mut cbuf, max, ctx.idle_handle());
+        match Box::pin(monoio::time::timeout(ep.read_timeout, first)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            Ok(_) => {
+                ctx.bufs.put(cbuf);
+                return;
+            }
+            // Timed out: the buffer stayed with the cancelled read.
+            Err(_) => return,
+        }
+        if cbuf.first() != Some(&HANDSHAKE_RECORD) {
+            // Boxed: the task keeps only what this function needs, not room for the TLS variant as well.
+            Box::pin(serve_http(tcp, cbuf, peer, ep, ctx)).await;
             return;
         }
-        // Timed out: the buffer stayed with the cancelled read.
-        Err(_) => return,
-    }
-    if cbuf.first() != Some(&HANDSHAKE_RECORD) {
-        // Boxed: the task keeps only what this function needs, not room for the TLS variant as well.
-        Box::pin(serve_http(tcp, cbuf, peer, ep, ctx)).await;
-        return;
-    }
-    open.set(Protocol::Tls);
-    let config = ctx.tls.config().clone();
-    let accept = TlsStream::accept(tcp, config, cbuf, ctx.bufs.clone());
-    let tls = match Box::pin(monoio::time::timeout(ep.read_timeout, accept)).await {
-        Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => {
-            log::debug!("worker {}: {peer}: TLS handshake failed: {e}", ctx.id);
-            return;
+        open.set(Protocol::Tls);
+        let config = ctx.tls.config().clone();
+        let accept = TlsStream::accept(tcp, config, cbuf, ctx.bufs.clone());
+        let tls = match Box::pin(monoio::time::timeout(ep.read_timeout, accept)).await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                log::debug!("worker {}: {peer}: TLS handshake failed: {e}", ctx.id);
+                return;
+            }
+            Err(_) => {
+                log::debug!("worker {}: {peer}: TLS handshake timed out", ctx.id);
+                return;
+            }
+        };
+        if log::log_enabled!(log::Level::Debug) {
+            log::debug!(
+                "worker {}: {peer}: TLS {:?}, SNI {:?}",
+                ctx.id,
+                tls.protocol_version(),
+                tls.server_name()
+            );
         }
-        Err(_) => {
-            log::debug!("worker {}: {peer}: TLS handshake timed out", ctx.id);
-            return;
-        }
-    };
-    if log::log_enabled!(log::Level::Debug) {
-        log::debug!(
-            "worker {}: {peer}: TLS {:?}, SNI {:?}",
-            ctx.id,
-            tls.protocol_version(),
-            tls.server_name()
-        );
+        let cbuf = ctx.bufs.take(INITIAL_BUF);
+        Box::pin(serve_http(tls, cbuf, peer, ep, ctx)).await;
     }
-    let cbuf = ctx.bufs.take(INITIAL_BUF);
-    Box::pin(serve_http(tls, cbuf, peer, ep, ctx)).await;
 }
 
 /// Serves HTTP/1.1 requests on `client` until it closes, then closes it (TLS: with close_notify, so a client
@@ -276,60 +288,65 @@ pub async fn serve(mut tcp: TcpStream, peer: SocketAddr, ep: Rc<EntrySettings>, 
 /// exchange in progress) lives in a box only while the connection has something to serve. Between bursts the
 /// connection gives its buffers back and waits for readability, so an idle keep-alive connection is a small task
 /// holding no buffer.
-async fn serve_http<C: ClientStream>(
+// Not an `async fn` on purpose: see `serve`.
+#[allow(clippy::manual_async_fn)]
+fn serve_http<C: ClientStream>(
     mut client: C,
     mut cbuf: Vec<u8>,
     peer: SocketAddr,
     ep: Rc<EntrySettings>,
     ctx: Rc<WorkerCtx>,
-) {
-    let mut pace = Pace {
-        first: true,
-        last_start: None,
-    };
-    let end = loop {
-        let mut parts = ctx.take_parts();
-        let burst = Box::pin(serve_requests(
-            &mut client,
-            &mut cbuf,
-            &mut parts,
-            peer,
-            &ep,
-            &ctx,
-            &mut pace,
-        ))
-        .await;
-        ctx.put_parts(parts);
-        pace.first = false;
-        match burst {
-            Burst::Idle => {
-                ctx.bufs.put(std::mem::take(&mut cbuf));
-                if !wait_idle(&mut client, &ep, &ctx).await {
-                    break None;
+) -> impl Future<Output = ()> {
+    // See `serve`: one copy of each argument in the future.
+    async move {
+        let mut pace = Pace {
+            first: true,
+            last_start: None,
+        };
+        let end = loop {
+            let mut parts = ctx.take_parts();
+            let burst = Box::pin(serve_requests(
+                &mut client,
+                &mut cbuf,
+                &mut parts,
+                peer,
+                &ep,
+                &ctx,
+                &mut pace,
+            ))
+            .await;
+            ctx.put_parts(parts);
+            pace.first = false;
+            match burst {
+                Burst::Idle => {
+                    ctx.bufs.put(std::mem::take(&mut cbuf));
+                    if !wait_idle(&mut client, &ep, &ctx).await {
+                        break None;
+                    }
+                    cbuf = ctx.bufs.take(INITIAL_BUF);
+                    match client.read_ready(&mut cbuf) {
+                        Some(Ok(0)) | Some(Err(_)) => break None,
+                        Some(Ok(_)) | None => {}
+                    }
                 }
-                cbuf = ctx.bufs.take(INITIAL_BUF);
-                match client.read_ready(&mut cbuf) {
-                    Some(Ok(0)) | Some(Err(_)) => break None,
-                    Some(Ok(_)) | None => {}
-                }
+                Burst::Closed => break None,
+                Burst::Upgrade(upstream) => break Some(upstream),
             }
-            Burst::Closed => break None,
-            Burst::Upgrade(upstream) => break Some(upstream),
+        };
+        let end = end.map(|upstream| *upstream);
+        match end {
+            Some(upstream) => {
+                let meter = ctx.counters().entry(ep.index);
+                let buffer_bytes = ctx.settings.proxy.buffer_bytes;
+                Box::pin(tunnel::tunnel(client, cbuf, upstream, buffer_bytes, meter)).await
+            }
+            None if C::SCHEME == "https" => {
+                ctx.bufs.put(cbuf);
+                // Bounded: a client that stopped reading must not hold the connection open.
+                let _ = Box::pin(monoio::time::timeout(CLOSE_NOTIFY_WAIT, client.shutdown())).await;
+            }
+            None => ctx.bufs.put(cbuf),
         }
-    };
-    let end = end.map(|upstream| *upstream);
-    match end {
-        Some(upstream) => {
-            let meter = ctx.counters().entry(ep.index);
-            let buffer_bytes = ctx.settings.proxy.buffer_bytes;
-            Box::pin(tunnel::tunnel(client, cbuf, upstream, buffer_bytes, meter)).await
-        }
-        None if C::SCHEME == "https" => {
-            ctx.bufs.put(cbuf);
-            // Bounded: a client that stopped reading must not hold the connection open.
-            let _ = Box::pin(monoio::time::timeout(CLOSE_NOTIFY_WAIT, client.shutdown())).await;
-        }
-        None => ctx.bufs.put(cbuf),
     }
 }
 
