@@ -11,7 +11,6 @@ use std::os::fd::AsRawFd;
 use monoio::io::{AsyncReadRent, AsyncWriteRent, CancelableAsyncReadRent, OwnedReadHalf, OwnedWriteHalf, Splitable};
 use monoio::net::TcpStream;
 
-use super::BufPool;
 use crate::tls::{TlsReadHalf, TlsStream, TlsWriteHalf};
 
 /// A client connection: plain TCP or TLS.
@@ -24,9 +23,9 @@ pub trait ClientStream: AsyncReadRent + AsyncWriteRent + CancelableAsyncReadRent
     const SCHEME: &'static str;
     /// Splits into halves that can read and write at the same time.
     fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf);
-    /// Waits until the client sends something or closes, holding no read buffer (the stream's own buffers go back
-    /// to `bufs` first): how a keep-alive connection waits between requests. Dropping the future is safe.
-    fn idle<'a>(&'a mut self, bufs: &'a BufPool) -> impl Future<Output = io::Result<()>> + 'a;
+    /// Waits until the client sends something or closes, holding no read buffer (a TLS stream's own buffers go back
+    /// to its worker's pool first): how a keep-alive connection waits between requests. Dropping the future is safe.
+    fn idle(&mut self) -> impl Future<Output = io::Result<()>> + '_;
     /// After [`ClientStream::idle`]: appends what the client already sent to `buf` without waiting, when the
     /// stream can (`None` otherwise, or when nothing is there; `Some(Ok(0))` is the end of the stream). Saves the
     /// event-loop round trip of an asynchronous read whose data is known to be there.
@@ -40,7 +39,7 @@ impl ClientStream for TcpStream {
     fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf) {
         self.into_split()
     }
-    fn idle<'a>(&'a mut self, _bufs: &'a BufPool) -> impl Future<Output = io::Result<()>> + 'a {
+    fn idle(&mut self) -> impl Future<Output = io::Result<()>> + '_ {
         self.readable(false)
     }
     fn read_ready(&mut self, buf: &mut Vec<u8>) -> Option<io::Result<usize>> {
@@ -82,8 +81,8 @@ impl ClientStream for TlsStream {
     fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf) {
         self.into_split()
     }
-    fn idle<'a>(&'a mut self, bufs: &'a BufPool) -> impl Future<Output = io::Result<()>> + 'a {
-        self.idle(bufs)
+    fn idle(&mut self) -> impl Future<Output = io::Result<()>> + '_ {
+        TlsStream::idle(self)
     }
     fn read_ready(&mut self, _buf: &mut Vec<u8>) -> Option<io::Result<usize>> {
         None

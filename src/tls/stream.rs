@@ -58,7 +58,7 @@ impl TlsStream {
 
     /// Waits until the client sends something or closes, holding no ciphertext buffer (see
     /// [`crate::proxy::ClientStream::idle`]). Returns at once when data is already buffered.
-    pub async fn idle(&mut self, _bufs: &BufPool) -> io::Result<()> {
+    pub async fn idle(&mut self) -> io::Result<()> {
         if !self.inbound.is_drained() || engine::has_plaintext(&mut self.sess.borrow_mut()) {
             return Ok(());
         }

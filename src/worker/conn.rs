@@ -721,7 +721,7 @@ async fn wait_idle<C: ClientStream>(client: &mut C, ep: &EntrySettings, ctx: &Wo
         return false;
     }
     monoio::select! {
-        ready = client.idle(&ctx.bufs) => ready.is_ok(),
+        ready = client.idle() => ready.is_ok(),
         _ = ctx.idle_watch.after(ep.idle_timeout) => false,
     }
 }
