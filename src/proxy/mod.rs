@@ -5,6 +5,7 @@
 //! buffer a whole body: bodies move through the connection's reused buffers.
 
 pub mod bufpool;
+pub mod client;
 pub mod dial;
 pub mod forward;
 pub mod io;
@@ -14,6 +15,7 @@ pub mod stream;
 pub mod tunnel;
 
 pub use bufpool::{BufPool, Pooled};
+pub use client::{Client, Stream};
 pub use forward::{forward, Exchange, Outcome};
 pub use pool::Pool;
-pub use stream::ClientStream;
+pub use stream::{ClientStream, Split};

@@ -2,7 +2,7 @@
 //! [`TlsStream`], so one generic code path serves both.
 //!
 //! Adds nothing to either stream: reading, writing, an idle read the draining worker can cancel, a buffer-free wait
-//! for the next request, and splitting into halves for tunnels.
+//! for the next request, and ([`Split`]) splitting into halves for tunnels.
 
 use std::future::Future;
 use std::io;
@@ -15,14 +15,8 @@ use crate::tls::{TlsReadHalf, TlsStream, TlsWriteHalf};
 
 /// A client connection: plain TCP or TLS.
 pub trait ClientStream: AsyncReadRent + AsyncWriteRent + CancelableAsyncReadRent + 'static {
-    /// The reading half after a split.
-    type ReadHalf: AsyncReadRent + 'static;
-    /// The writing half after a split.
-    type WriteHalf: AsyncWriteRent + 'static;
     /// The scheme requests on this connection use: `"http"` or `"https"`.
-    const SCHEME: &'static str;
-    /// Splits into halves that can read and write at the same time.
-    fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf);
+    fn scheme(&self) -> &'static str;
     /// Waits until the client sends something or closes, holding no read buffer (a TLS stream's own buffers go back
     /// to its worker's pool first): how a keep-alive connection waits between requests. Dropping the future is safe.
     fn idle(&mut self) -> impl Future<Output = io::Result<()>> + '_;
@@ -32,12 +26,35 @@ pub trait ClientStream: AsyncReadRent + AsyncWriteRent + CancelableAsyncReadRent
     fn read_ready(&mut self, buf: &mut Vec<u8>) -> Option<io::Result<usize>>;
 }
 
-impl ClientStream for TcpStream {
+/// A client stream a tunnel can split into halves that read and write at the same time.
+pub trait Split {
+    /// The reading half.
+    type ReadHalf: AsyncReadRent + 'static;
+    /// The writing half.
+    type WriteHalf: AsyncWriteRent + 'static;
+    /// Splits into halves.
+    fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf);
+}
+
+impl Split for TcpStream {
     type ReadHalf = OwnedReadHalf<TcpStream>;
     type WriteHalf = OwnedWriteHalf<TcpStream>;
-    const SCHEME: &'static str = "http";
     fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf) {
         self.into_split()
+    }
+}
+
+impl Split for TlsStream {
+    type ReadHalf = TlsReadHalf;
+    type WriteHalf = TlsWriteHalf;
+    fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf) {
+        self.into_split()
+    }
+}
+
+impl ClientStream for TcpStream {
+    fn scheme(&self) -> &'static str {
+        "http"
     }
     fn idle(&mut self) -> impl Future<Output = io::Result<()>> + '_ {
         self.readable(false)
@@ -75,11 +92,8 @@ impl ClientStream for TcpStream {
 }
 
 impl ClientStream for TlsStream {
-    type ReadHalf = TlsReadHalf;
-    type WriteHalf = TlsWriteHalf;
-    const SCHEME: &'static str = "https";
-    fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf) {
-        self.into_split()
+    fn scheme(&self) -> &'static str {
+        "https"
     }
     fn idle(&mut self) -> impl Future<Output = io::Result<()>> + '_ {
         TlsStream::idle(self)

@@ -3,7 +3,7 @@
 //! Copies both directions through two reused buffers until both sides are done; an end of stream on one side is
 //! passed on as a half-close. Once one direction has ended, the other gets a bounded time to finish, so a peer that
 //! never closes cannot hold the connection forever. Never interprets the bytes. The client side is plain TCP or TLS
-//! (see [`ClientStream`]); the upstream side is always plain TCP.
+//! (see [`Split`]); the upstream side is always plain TCP.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use monoio::io::{AsyncReadRent, AsyncWriteRent, Splitable};
 use monoio::net::TcpStream;
 
 use super::io::{read_fresh, write_all, write_range};
-use super::ClientStream;
+use super::Split;
 use crate::observe::EntryCounters;
 
 /// How long the second direction may run on after the first has ended.
@@ -19,7 +19,7 @@ const LINGER: Duration = Duration::from_secs(30);
 
 /// Tunnels until both directions end. `pending` holds bytes the client sent after its upgrade request. Bytes read
 /// from and written to the client are counted on `meter` (the entrypoint's counters) as they pass.
-pub async fn tunnel<C: ClientStream>(
+pub async fn tunnel<C: Split>(
     client: C,
     mut pending: Vec<u8>,
     mut upstream: TcpStream,

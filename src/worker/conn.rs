@@ -9,8 +9,8 @@
 //! requests are answered in order because the next head is parsed only after the previous exchange ended.
 //!
 //! PROTOCOL: the first bytes decide, per connection, like Traefik: a TLS handshake record (`0x16`) starts a TLS
-//! handshake (the bytes already read are its start), anything else is plain HTTP. Both run the same generic code
-//! over [`ClientStream`]. As in Traefik, provider routers with a `tls` section serve only TLS connections and
+//! handshake (the bytes already read are its start), anything else is plain HTTP. Both run the same code over one
+//! [`Client`] value, so a connection is one future (one allocation) whatever it speaks. As in Traefik, provider routers with a `tls` section serve only TLS connections and
 //! those without serve only plain HTTP (route-file routes serve both). A plain-HTTP request that only a TLS router
 //! would match gets a redirect to https (301 for GET/HEAD, 308 otherwise) where Traefik answers 404. Before any routing, `/.well-known/acme-challenge/<token>`
 //! is answered from the worker's challenge set (any host, a known token only), then the entrypoint's
@@ -29,7 +29,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
-use monoio::io::Canceller;
+use monoio::io::{AsyncWriteRent, Canceller};
 use monoio::net::TcpStream;
 
 use super::{EntrySettings, WorkerCtx};
@@ -40,9 +40,9 @@ use crate::observe::labels::CLIENT_GONE;
 use crate::observe::{Captured, Entry, EntryCounters, LogSender, Protocol, Tally, WorkerCounters};
 use crate::proxy::forward::{Env, Exchange, Servers};
 use crate::proxy::io::{linger_close, read_append, read_append_cancelable, write_all};
-use crate::proxy::{forward, respond, tunnel, ClientStream, Outcome, Pooled};
+use crate::proxy::{forward, respond, tunnel, Client, ClientStream, Outcome, Pooled, Stream};
 use crate::route::{request_view, RouterDef, Service, ViewScratch};
-use crate::tls::{TlsStream, HANDSHAKE_RECORD};
+use crate::tls::HANDSHAKE_RECORD;
 
 /// Initial capacity of a connection's read buffer; it grows up to the head limit when a head needs it.
 const INITIAL_BUF: usize = 8 * 1024;
@@ -221,24 +221,31 @@ impl<'a> Meter<'a> {
     }
 }
 
-/// Serves one client connection to completion: sniffs TLS or plain HTTP, then serves requests.
-// Not an `async fn` on purpose: see the comment inside.
+/// Serves one client connection to completion: sniffs TLS or plain HTTP, then serves HTTP/1.1 requests until it
+/// closes, then closes it (TLS: with close_notify, so a client reading a close-delimited body sees a clean end) or
+/// tunnels it after an upgrade.
+///
+/// The connection is this one future, whatever it speaks ([`Client`] holds either stream): its task is the
+/// connection's only allocation while it waits. Requests are served in bursts ([`serve_requests`]): a burst's state
+/// (request and response heads, buffers, the exchange in progress) lives in a box only while the connection has
+/// something to serve. Between bursts the connection gives its buffers back and waits for readability, so an idle
+/// keep-alive connection is a small task holding no buffer.
+// Not an `async fn` on purpose: an async block over the arguments keeps one copy of each argument in the future, not
+// an argument and a moved local, which matters for what an idle connection costs.
 #[allow(clippy::manual_async_fn)]
 pub fn serve(
-    mut tcp: TcpStream,
+    mut client: Client,
     peer: SocketAddr,
     ep: Rc<EntrySettings>,
     ctx: Rc<WorkerCtx>,
 ) -> impl Future<Output = ()> {
-    // An async block over the arguments (not an `async fn`): the future keeps one copy of each argument, not
-    // an argument and a moved local, which matters for what an idle connection costs.
     async move {
         let _open = ctx.track(true);
         let mut open = OpenConn::new(ctx.clone(), ep.index);
         let mut cbuf: Vec<u8> = ctx.bufs.take(INITIAL_BUF);
         let max = ctx.settings.proxy.limits.max_head + 1;
-        // Boxed (once per connection), like every sizeable step below: a waiting connection's task stays small.
-        let first = read_append_cancelable(&mut tcp, &mut cbuf, max, ctx.idle_handle());
+        // Boxed, like every sizeable step below: a waiting connection's task stays small.
+        let first = read_append_cancelable(&mut client, &mut cbuf, max, ctx.idle_handle());
         match Box::pin(monoio::time::timeout(ep.read_timeout, first)).await {
             Ok(Ok(n)) if n > 0 => {}
             Ok(_) => {
@@ -248,57 +255,32 @@ pub fn serve(
             // Timed out: the buffer stayed with the cancelled read.
             Err(_) => return,
         }
-        if cbuf.first() != Some(&HANDSHAKE_RECORD) {
-            // Boxed: the task keeps only what this function needs, not room for the TLS variant as well.
-            Box::pin(serve_http(tcp, cbuf, peer, ep, ctx)).await;
-            return;
-        }
-        open.set(Protocol::Tls);
-        let config = ctx.tls.config().clone();
-        let accept = TlsStream::accept(tcp, config, cbuf, ctx.bufs.clone());
-        let tls = match Box::pin(monoio::time::timeout(ep.read_timeout, accept)).await {
-            Ok(Ok(tls)) => tls,
-            Ok(Err(e)) => {
-                log::debug!("worker {}: {peer}: TLS handshake failed: {e}", ctx.id);
-                return;
+        if cbuf.first() == Some(&HANDSHAKE_RECORD) {
+            open.set(Protocol::Tls);
+            let config = ctx.tls.config().clone();
+            let hello = std::mem::take(&mut cbuf);
+            let accept = client.start_tls(config, hello, ctx.bufs.clone());
+            match Box::pin(monoio::time::timeout(ep.read_timeout, accept)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    log::debug!("worker {}: {peer}: TLS handshake failed: {e}", ctx.id);
+                    return;
+                }
+                Err(_) => {
+                    log::debug!("worker {}: {peer}: TLS handshake timed out", ctx.id);
+                    return;
+                }
             }
-            Err(_) => {
-                log::debug!("worker {}: {peer}: TLS handshake timed out", ctx.id);
-                return;
+            if let (true, Some(tls)) = (log::log_enabled!(log::Level::Debug), client.tls()) {
+                log::debug!(
+                    "worker {}: {peer}: TLS {:?}, SNI {:?}",
+                    ctx.id,
+                    tls.protocol_version(),
+                    tls.server_name()
+                );
             }
-        };
-        if log::log_enabled!(log::Level::Debug) {
-            log::debug!(
-                "worker {}: {peer}: TLS {:?}, SNI {:?}",
-                ctx.id,
-                tls.protocol_version(),
-                tls.server_name()
-            );
+            cbuf = ctx.bufs.take(INITIAL_BUF);
         }
-        let cbuf = ctx.bufs.take(INITIAL_BUF);
-        Box::pin(serve_http(tls, cbuf, peer, ep, ctx)).await;
-    }
-}
-
-/// Serves HTTP/1.1 requests on `client` until it closes, then closes it (TLS: with close_notify, so a client
-/// reading a close-delimited body sees a clean end) or tunnels it after an upgrade. `cbuf` may already hold the
-/// start of the first request.
-///
-/// Requests are served in bursts ([`serve_requests`]): a burst's state (request and response heads, buffers, the
-/// exchange in progress) lives in a box only while the connection has something to serve. Between bursts the
-/// connection gives its buffers back and waits for readability, so an idle keep-alive connection is a small task
-/// holding no buffer.
-// Not an `async fn` on purpose: see `serve`.
-#[allow(clippy::manual_async_fn)]
-fn serve_http<C: ClientStream>(
-    mut client: C,
-    mut cbuf: Vec<u8>,
-    peer: SocketAddr,
-    ep: Rc<EntrySettings>,
-    ctx: Rc<WorkerCtx>,
-) -> impl Future<Output = ()> {
-    // See `serve`: one copy of each argument in the future.
-    async move {
         let mut pace = Pace {
             first: true,
             last_start: None,
@@ -333,20 +315,27 @@ fn serve_http<C: ClientStream>(
                 Burst::Upgrade(upstream) => break Some(upstream),
             }
         };
-        let end = end.map(|upstream| *upstream);
-        match end {
-            Some(upstream) => {
-                let meter = ctx.counters().entry(ep.index);
-                let buffer_bytes = ctx.settings.proxy.buffer_bytes;
-                Box::pin(tunnel::tunnel(client, cbuf, upstream, buffer_bytes, meter)).await
-            }
-            None if C::SCHEME == "https" => {
-                ctx.bufs.put(cbuf);
-                // Bounded: a client that stopped reading must not hold the connection open.
-                let _ = Box::pin(monoio::time::timeout(CLOSE_NOTIFY_WAIT, client.shutdown())).await;
-            }
-            None => ctx.bufs.put(cbuf),
+        // Boxed and by value: the connection's future keeps no room for the tunnel's or the close's locals.
+        Box::pin(finish(client, end, cbuf, &ep, &ctx)).await;
+    }
+}
+
+/// Ends a connection whose request loop is over: tunnels it after an upgrade (`upstream`), else closes it (TLS with
+/// close_notify, bounded: a client that stopped reading must not hold the connection open).
+async fn finish(client: Client, upstream: Option<Box<TcpStream>>, cbuf: Vec<u8>, ep: &EntrySettings, ctx: &WorkerCtx) {
+    let Some(upstream) = upstream else {
+        ctx.bufs.put(cbuf);
+        if let Client::Tls(mut tls) = client {
+            let _ = monoio::time::timeout(CLOSE_NOTIFY_WAIT, tls.shutdown()).await;
         }
+        return;
+    };
+    let meter = ctx.counters().entry(ep.index);
+    let buffer_bytes = ctx.settings.proxy.buffer_bytes;
+    match client.into_stream() {
+        Some(Stream::Plain(c)) => tunnel::tunnel(c, cbuf, *upstream, buffer_bytes, meter).await,
+        Some(Stream::Tls(c)) => tunnel::tunnel(c, cbuf, *upstream, buffer_bytes, meter).await,
+        None => ctx.bufs.put(cbuf),
     }
 }
 
@@ -389,7 +378,8 @@ async fn serve_requests<C: ClientStream>(
     ctx: &WorkerCtx,
     pace: &mut Pace,
 ) -> Burst {
-    let tls = C::SCHEME == "https";
+    let scheme = client.scheme();
+    let tls = scheme == "https";
     let mut scratch = Pooled::new(&ctx.bufs);
     let mut ubuf = Pooled::new(&ctx.bufs);
     scratch.provision(INITIAL_BUF);
@@ -400,7 +390,7 @@ async fn serve_requests<C: ClientStream>(
         view: view_scratch,
         location: location_buf,
     } = parts;
-    let mut meter = Meter::new(ctx, ep, peer, C::SCHEME);
+    let mut meter = Meter::new(ctx, ep, peer, scheme);
     let mut served = false;
     let mut busy = false;
     let mut canceller: Option<Canceller> = None;
@@ -558,7 +548,7 @@ async fn serve_requests<C: ClientStream>(
                 servers: &mut servers,
                 fwd: Forwarding {
                     client_ip: peer.ip().to_canonical(),
-                    proto: C::SCHEME,
+                    proto: scheme,
                     // Without a port in Host, a TLS client reached the https default port.
                     port: if tls { 443 } else { ep.port },
                     host_override: None,

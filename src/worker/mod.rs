@@ -29,7 +29,7 @@ use crate::challenge::{Challenges, Receipts};
 use crate::control::status::StatusBoard;
 use crate::observe::{Counters, WorkerCounters};
 use crate::proxy::forward::ProxySettings;
-use crate::proxy::{BufPool, Pool};
+use crate::proxy::{BufPool, Client, Pool};
 use crate::snapshot::Snapshot;
 use crate::tls::{CertMap, WorkerTls};
 use idle::IdleWatch;
@@ -426,7 +426,9 @@ async fn accept_loop(listener: TcpListener, ep: Arc<EntrySettings>, ctx: Rc<Work
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
                 match ep.kind {
-                    EntryKind::Proxy => monoio::spawn(conn::serve(stream, peer, ep.clone(), ctx.clone())),
+                    EntryKind::Proxy => {
+                        monoio::spawn(conn::serve(Client::Plain(stream), peer, ep.clone(), ctx.clone()))
+                    }
                     EntryKind::Admin => monoio::spawn(admin::serve(stream, ctx.clone())),
                 };
             }
