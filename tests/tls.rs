@@ -244,6 +244,11 @@ impl rustls::client::danger::ServerCertVerifier for AnyCert {
 type TlsClient = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 
 fn tls_connect(port: u16, host: &str) -> TlsClient {
+    tls_connect_with(port, host, None)
+}
+
+/// Like [`tls_connect`], the client sending records of at most `max_fragment` bytes (handshake messages too).
+fn tls_connect_with(port: u16, host: &str, max_fragment: Option<usize>) -> TlsClient {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -251,6 +256,8 @@ fn tls_connect(port: u16, host: &str) -> TlsClient {
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
         .with_no_client_auth();
+    let mut config = config;
+    config.max_fragment_size = max_fragment;
     let name = rustls::pki_types::ServerName::try_from(host.to_owned()).unwrap();
     let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
     let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -477,4 +484,38 @@ fn an_idle_tls_connection_serves_again_and_closes_at_its_idle_timeout() {
         took >= Duration::from_millis(1500) && took < Duration::from_millis(4500),
         "closed after {took:?} idle, timeout 2 s"
     );
+}
+
+#[test]
+fn requests_pipelined_behind_the_handshake_in_tiny_records_then_a_key_update_and_close_notify() {
+    let up = Upstream::start(echo());
+    let proxy = Proxy::start(&config(&Opts::default()), &routes(&[("pipe.test", up.port)]));
+    // 32-byte records: every handshake message and request arrives in fragments that span socket reads.
+    let mut c = tls_connect_with(proxy.web_port, "pipe.test", Some(32));
+    // Written before the handshake is complete: the client sends both requests right behind its Finished.
+    c.conn
+        .writer()
+        .write_all(b"GET /one HTTP/1.1\r\nHost: pipe.test\r\n\r\nGET /two HTTP/1.1\r\nHost: pipe.test\r\n\r\n")
+        .unwrap();
+    for _ in 0..2 {
+        let head = tls_response(&mut c);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    }
+    // The client updates its keys and asks the proxy to update its own: the next response must still decrypt.
+    c.conn.refresh_traffic_keys().unwrap();
+    c.write_all(b"GET /three HTTP/1.1\r\nHost: pipe.test\r\n\r\n").unwrap();
+    let head = tls_response(&mut c);
+    assert!(head.starts_with("HTTP/1.1 200"), "after a key update: {head}");
+    // A request followed by close_notify: the response still comes, then the proxy closes cleanly.
+    c.write_all(b"GET /four HTTP/1.1\r\nHost: pipe.test\r\n\r\n").unwrap();
+    c.conn.send_close_notify();
+    c.flush().unwrap();
+    let head = tls_response(&mut c);
+    assert!(head.starts_with("HTTP/1.1 200"), "after close_notify: {head}");
+    let mut rest = Vec::new();
+    let r = c.read_to_end(&mut rest);
+    assert!(r.is_ok(), "expected a clean close (close_notify), got {r:?}");
+    assert!(rest.is_empty(), "{rest:?}");
+    let paths: Vec<String> = up.requests().iter().map(|r| r.target.clone()).collect();
+    assert_eq!(paths, ["/one", "/two", "/three", "/four"]);
 }

@@ -30,7 +30,8 @@ impl BufPool {
         let class = if capacity >= LARGE { &self.large } else { &self.small };
         let mut buf = class.borrow_mut().pop().unwrap_or_default();
         if buf.capacity() < capacity {
-            buf.reserve(capacity);
+            // Exact: a spare grown by doubling would be twice the size asked for.
+            buf.reserve_exact(capacity);
         }
         buf
     }

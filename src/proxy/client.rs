@@ -18,14 +18,15 @@ use monoio::BufResult;
 use rustls::ServerConfig;
 
 use super::{BufPool, ClientStream};
-use crate::tls::TlsStream;
+use crate::tls::{Accepted, TlsStream};
 
 /// A client connection: plain TCP or TLS.
 pub enum Client {
     /// Plain TCP (HTTP/1.1 in the clear), and every connection before its first byte is known.
     Plain(TcpStream),
-    /// TLS, after a completed handshake.
-    Tls(TlsStream),
+    /// TLS, after a completed handshake. Boxed: the session is over a kilobyte, and a plain connection's future
+    /// must not keep room for it.
+    Tls(Box<TlsStream>),
     /// Neither any more: a TLS handshake took the socket and failed. Every operation fails with `NotConnected`.
     Gone,
 }
@@ -35,7 +36,7 @@ pub enum Stream {
     /// Plain TCP.
     Plain(TcpStream),
     /// TLS.
-    Tls(TlsStream),
+    Tls(Box<TlsStream>),
 }
 
 fn gone() -> io::Error {
@@ -44,19 +45,21 @@ fn gone() -> io::Error {
 
 impl Client {
     /// Runs the TLS server handshake on a plain connection whose first bytes (`initial`, the start of the
-    /// ClientHello) were already read. On success the connection is TLS from here on; on failure it is
-    /// [`Client::Gone`] and the error says why. A connection that is not plain fails with `NotConnected`.
+    /// ClientHello) were already read. On success the connection is TLS from here on and the server name the
+    /// client asked for (SNI) is returned; on failure it is [`Client::Gone`] and the error says why. A connection
+    /// that is not plain fails with `NotConnected`.
     pub async fn start_tls(
         &mut self,
         config: Arc<ServerConfig>,
         initial: Vec<u8>,
         bufs: Rc<BufPool>,
-    ) -> io::Result<()> {
+    ) -> io::Result<Option<Box<str>>> {
         let Client::Plain(tcp) = std::mem::replace(self, Client::Gone) else {
             return Err(gone());
         };
-        *self = Client::Tls(TlsStream::accept(tcp, config, initial, bufs).await?);
-        Ok(())
+        let Accepted { stream, server_name } = TlsStream::accept(tcp, config, initial, bufs).await?;
+        *self = Client::Tls(Box::new(stream));
+        Ok(server_name)
     }
 
     /// The TLS session, when the connection is TLS.
@@ -88,7 +91,7 @@ impl ClientStream for Client {
     async fn idle(&mut self) -> io::Result<()> {
         match self {
             Client::Plain(s) => ClientStream::idle(s).await,
-            Client::Tls(s) => ClientStream::idle(s).await,
+            Client::Tls(s) => ClientStream::idle(&mut **s).await,
             Client::Gone => Err(gone()),
         }
     }
@@ -96,7 +99,7 @@ impl ClientStream for Client {
     fn read_ready(&mut self, buf: &mut Vec<u8>) -> Option<io::Result<usize>> {
         match self {
             Client::Plain(s) => s.read_ready(buf),
-            Client::Tls(s) => s.read_ready(buf),
+            Client::Tls(s) => (**s).read_ready(buf),
             Client::Gone => Some(Err(gone())),
         }
     }

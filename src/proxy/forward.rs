@@ -22,7 +22,7 @@ use monoio::net::TcpStream;
 
 use super::bufpool::BufPool;
 use super::dial::{dial, DialError};
-use super::io::{read_append, read_fresh, with_timeout, write_all, write_range};
+use super::io::{read_append, read_fresh, with_timeout, write_all, write_pair, write_range};
 use super::pool::Pool;
 use super::respond;
 use super::ClientStream;
@@ -32,6 +32,15 @@ use crate::http1::{
     Forwarding, Limits, Method, Parsed, RequestHead, ResponseHead, ResponseOptions,
 };
 use crate::observe::{Tally, UpstreamError, WorkerCounters};
+
+/// Body bytes read with a response head are copied behind the rewritten head below this many, and written from
+/// where they were read (a vectored write of the two buffers) from this many on.
+const VECTORED_FROM: usize = 4096;
+
+/// Room for a response head in the upstream buffer next to a full relay buffer of body: a response whose body fits
+/// the relay buffer comes in one read and goes out in one write (with a buffer of exactly the relay size, the head
+/// would push the body's last bytes into a second read and a second, small write).
+const HEAD_ROOM: usize = 4096;
 
 /// Settings of the forwarding path, fixed for a worker's lifetime.
 #[derive(Debug, Clone)]
@@ -225,6 +234,8 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
     let rhl = x.rhead.head_len.min(x.ubuf.len());
     let first = &x.ubuf[rhl..];
     let mut extra = false;
+    // Body bytes read with the head that go out unchanged with it: `ubuf[rhl..rhl + carry]`.
+    let mut carry = 0;
     let mut resp = match x.rhead.body {
         BodyKind::None => {
             extra = !first.is_empty();
@@ -232,7 +243,7 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
         }
         BodyKind::Length(n) => {
             let take = n.min(first.len() as u64) as usize;
-            x.scratch.extend_from_slice(&first[..take]);
+            carry = take;
             extra = first.len() > take;
             if n == take as u64 {
                 RespBody::Done
@@ -251,7 +262,7 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
             match fed {
                 Ok(p) => {
                     if !dechunk {
-                        x.scratch.extend_from_slice(&first[..p.consumed]);
+                        carry = p.consumed;
                     }
                     if p.done {
                         extra = first.len() > p.consumed;
@@ -267,15 +278,27 @@ pub async fn forward<C: ClientStream>(x: &mut Exchange<'_, C>, env: &Env<'_>) ->
             }
         }
         BodyKind::CloseDelimited => {
-            x.scratch.extend_from_slice(first);
+            carry = first.len();
             RespBody::UntilClose
         }
     };
-    x.ubuf.clear();
-    let status = x.rhead.status;
+    // The head and the body bytes read with it leave in one write: a few bytes are copied behind the head, more
+    // go out from where they were read (a vectored write), so a body that came whole with its head is not copied.
+    let (from, to) = (rhl, rhl + carry);
+    let copy = carry < VECTORED_FROM;
+    if copy {
+        x.scratch.extend_from_slice(&x.ubuf[from..to]);
+    }
+    let total = x.scratch.len() + if copy { 0 } else { carry };
     x.tally
-        .responded(status, x.scratch.len(), x.scratch.len().saturating_sub(head_bytes));
-    if write_all(x.client, x.scratch).await.is_err() {
+        .responded(x.rhead.status, total, total.saturating_sub(head_bytes));
+    let written = if copy {
+        write_all(x.client, x.scratch).await
+    } else {
+        write_pair(x.client, x.scratch, x.ubuf, from, to).await
+    };
+    x.ubuf.clear();
+    if written.is_err() {
         return Outcome::Close;
     }
     match relay_response_body(x, &mut up, &mut resp, dechunk, env.bufs, env.settings.buffer_bytes).await {
@@ -536,7 +559,9 @@ async fn read_response_head<C: ClientStream>(
 ) -> Result<(), HeadFailure> {
     x.ubuf.clear();
     let deadline = limit.map(|d| monoio::time::Instant::now() + d);
-    let max = limits.max_head + 1;
+    // Fill whatever buffer the exchange holds (a relay-sized one on a busy connection), so body bytes that came with
+    // the head are read with it; the parser enforces the head limit itself.
+    let max = (limits.max_head + 1).max(x.ubuf.capacity());
     let mut received = false;
     loop {
         if !x.ubuf.is_empty() {
@@ -608,9 +633,10 @@ async fn relay_response_body<C: ClientStream>(
     env_bufs: &BufPool,
     buffer_bytes: usize,
 ) -> Result<bool, Side> {
-    if x.ubuf.capacity() < buffer_bytes {
-        // A relay-sized buffer from the worker's spares (the small one goes back): no allocation per response.
-        let small = std::mem::replace(&mut *x.ubuf, env_bufs.take(buffer_bytes));
+    if x.ubuf.capacity() < buffer_bytes + HEAD_ROOM {
+        // A relay-sized buffer from the worker's spares (the small one goes back): no allocation per response. It
+        // stays with the connection for the rest of its burst, where it takes the next response head with its body.
+        let small = std::mem::replace(&mut *x.ubuf, env_bufs.take(buffer_bytes + HEAD_ROOM));
         env_bufs.put(small);
     }
     loop {

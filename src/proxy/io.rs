@@ -7,7 +7,7 @@
 use std::io;
 use std::time::Duration;
 
-use monoio::buf::{IoBuf, IoBufMut};
+use monoio::buf::{IoBuf, IoBufMut, IoVecBuf};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, CancelHandle, CancelableAsyncReadRent};
 
 /// Minimum free space guaranteed before a read.
@@ -73,6 +73,62 @@ pub async fn write_range<W: AsyncWriteRent>(io: &mut W, buf: &mut Vec<u8>, start
     let (res, slice) = io.write_all(std::mem::take(buf).slice(start..end)).await;
     *buf = slice.into_inner();
     res.map(|_| ())
+}
+
+/// Writes all of `head`, then `body[start..end]`, as vectored writes: one system call or ring operation for
+/// both where the socket takes them, and no copy of the body bytes into `head`.
+pub async fn write_pair<W: AsyncWriteRent>(
+    io: &mut W,
+    head: &mut Vec<u8>,
+    body: &mut Vec<u8>,
+    start: usize,
+    end: usize,
+) -> io::Result<()> {
+    let end = end.min(body.len());
+    let start = start.min(end);
+    let pair = Pair::new(std::mem::take(head), std::mem::take(body), start, end);
+    let (res, pair) = io.write_vectored_all(pair).await;
+    (*head, *body) = (pair.head, pair.body);
+    res.map(|_| ())
+}
+
+/// Two owned buffers as one vectored write: `head` whole, then a range of `body`.
+struct Pair {
+    head: Vec<u8>,
+    body: Vec<u8>,
+    /// Points into `head` and `body`, whose heap storage neither moves nor changes while the pair exists; boxed so
+    /// that the pointer [`IoVecBuf::read_iovec_ptr`] returns stays put when the pair moves.
+    iov: Box<[libc::iovec; 2]>,
+}
+
+impl Pair {
+    fn new(head: Vec<u8>, body: Vec<u8>, start: usize, end: usize) -> Self {
+        let tail = &body[start..end];
+        let iov = Box::new([
+            libc::iovec {
+                iov_base: head.as_ptr().cast_mut().cast(),
+                iov_len: head.len(),
+            },
+            libc::iovec {
+                iov_base: tail.as_ptr().cast_mut().cast(),
+                iov_len: tail.len(),
+            },
+        ]);
+        Pair { head, body, iov }
+    }
+}
+
+// SAFETY: both iovecs describe initialised bytes of `head` and `body` (`[..len]` and `[start..end]`, checked against
+// the length when built), which the pair owns and never touches until it is taken apart, so the memory stays valid;
+// the iovec array is boxed, so the pointer is stable for the pair's whole life, and it holds exactly two entries.
+unsafe impl IoVecBuf for Pair {
+    fn read_iovec_ptr(&self) -> *const libc::iovec {
+        self.iov.as_ptr()
+    }
+
+    fn read_iovec_len(&self) -> usize {
+        self.iov.len()
+    }
 }
 
 /// Runs `fut` with an optional timeout; `None` runs it unbounded. A timeout becomes `ErrorKind::TimedOut`.

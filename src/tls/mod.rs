@@ -20,7 +20,7 @@ pub use error::TlsError;
 pub use resolver::SniResolver;
 pub use server::WorkerTls;
 pub use split::{TlsReadHalf, TlsWriteHalf};
-pub use stream::TlsStream;
+pub use stream::{Accepted, TlsStream};
 
 /// The first byte of a TLS record carrying a handshake message (a ClientHello opens every TLS connection).
 pub const HANDSHAKE_RECORD: u8 = 0x16;

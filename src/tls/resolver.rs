@@ -2,7 +2,11 @@
 //!
 //! Never does I/O and never locks: a resolve is an `ArcSwap::load` plus a hash lookup. Never returns `None` (a
 //! missing certificate would abort the handshake): the map's default certificate answers instead.
+//!
+//! Also remembers, per thread, the server name of the ClientHello it answered last ([`take_resolved_name`]): rustls'
+//! unbuffered connection keeps no SNI, and the resolver runs inside the handshake step on the worker's thread.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -10,6 +14,17 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
 use super::CertMap;
+
+thread_local! {
+    /// The server name of the ClientHello this thread resolved a certificate for last.
+    static RESOLVED_NAME: RefCell<Option<Box<str>>> = const { RefCell::new(None) };
+}
+
+/// Takes the server name (SNI) of the ClientHello this thread resolved a certificate for last, if any: a handshake
+/// calls it right after a synchronous step, so the name is the one of its own ClientHello when that step resolved.
+pub fn take_resolved_name() -> Option<Box<str>> {
+    RESOLVED_NAME.with(|n| n.borrow_mut().take())
+}
 
 /// Resolves certificates from an atomically swapped [`CertMap`].
 #[derive(Debug)]
@@ -43,6 +58,8 @@ impl SniResolver {
 
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.pick(hello.server_name()))
+        let name = hello.server_name();
+        RESOLVED_NAME.with(|n| *n.borrow_mut() = name.map(|s| s.to_ascii_lowercase().into_boxed_str()));
+        Some(self.pick(name))
     }
 }

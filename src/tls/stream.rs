@@ -4,12 +4,13 @@
 //! Owns the handshake (starting from bytes already read while sniffing the connection), record framing (rustls
 //! splits large writes into records; a write returns only once its ciphertext is on the socket, so buffered
 //! ciphertext is never lost), close_notify on shutdown, and the session facts logs need (SNI, version, ALPN).
-//! Never allocates per record in steady state: one ciphertext buffer per direction, reused.
+//! Never allocates per record in steady state: one ciphertext buffer per direction, lent by the worker's pool while
+//! the connection is busy and given back while it waits between requests (rustls' unbuffered API: the connection,
+//! not rustls, owns the buffers).
 //!
 //! Dropping an operation's future part-way (a timeout) leaves the stream unusable; the connection must be closed,
 //! as with a plain socket.
 
-use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -18,20 +19,28 @@ use monoio::buf::{IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, CancelHandle, CancelableAsyncReadRent, Splitable};
 use monoio::net::TcpStream;
 use monoio::BufResult;
-use rustls::{ProtocolVersion, ServerConfig, ServerConnection};
+use rustls::{ProtocolVersion, ServerConfig};
 
-use super::engine::{self, Inbound, Outbound, Step, SEND_LIMIT};
+use super::engine::{self, Handshake, Outbound, Session, Step};
+use super::resolver::take_resolved_name;
 use super::split::{TlsReadHalf, TlsWriteHalf};
 use crate::proxy::BufPool;
 
 /// A server-side TLS stream over TCP.
 pub struct TlsStream {
     io: TcpStream,
-    sess: Rc<RefCell<ServerConnection>>,
-    inbound: Inbound,
+    sess: Session,
     outbound: Outbound,
     /// Where the ciphertext buffers come from and go back to while the connection is idle.
     bufs: Rc<BufPool>,
+}
+
+/// A completed handshake.
+pub struct Accepted {
+    /// The stream, ready for application data.
+    pub stream: TlsStream,
+    /// The server name the client asked for (SNI), lower-case.
+    pub server_name: Option<Box<str>>,
 }
 
 impl TlsStream {
@@ -42,104 +51,94 @@ impl TlsStream {
         config: Arc<ServerConfig>,
         initial: Vec<u8>,
         bufs: Rc<BufPool>,
-    ) -> io::Result<TlsStream> {
-        let mut sess = ServerConnection::new(config).map_err(io::Error::other)?;
-        sess.set_buffer_limit(Some(SEND_LIMIT));
+    ) -> io::Result<Accepted> {
         let mut s = TlsStream {
             io,
-            sess: Rc::new(RefCell::new(sess)),
-            inbound: Inbound::with_initial(initial),
+            sess: Session::new(config, initial)?,
             outbound: Outbound::default(),
             bufs,
         };
-        s.handshake().await?;
-        Ok(s)
+        let server_name = s.handshake().await?;
+        Ok(Accepted { stream: s, server_name })
     }
 
     /// Waits until the client sends something or closes, holding no ciphertext buffer (see
     /// [`crate::proxy::ClientStream::idle`]). Returns at once when data is already buffered.
     pub async fn idle(&mut self) -> io::Result<()> {
-        if !self.inbound.is_drained() || engine::has_plaintext(&mut self.sess.borrow_mut()) {
+        if self.sess.has_input() {
             return Ok(());
         }
-        self.inbound.release(&self.bufs);
+        self.sess.inbound().release(&self.bufs);
         self.outbound.release(&self.bufs);
         self.io.readable(false).await
     }
 
-    async fn handshake(&mut self) -> io::Result<()> {
+    /// Runs the handshake; returns the client's server name.
+    async fn handshake(&mut self) -> io::Result<Option<Box<str>>> {
+        let mut server_name = None;
+        self.outbound.provision(&self.bufs);
         loop {
-            let (handshaking, wants_write) = {
-                let s = self.sess.borrow();
-                (s.is_handshaking(), s.wants_write())
-            };
-            if wants_write {
-                self.outbound.flush(&mut self.io, &self.sess).await?;
-                continue;
+            let stepped = self.sess.handshake_step(&mut self.outbound);
+            if let Some(name) = take_resolved_name() {
+                server_name = Some(name);
             }
-            if !handshaking {
-                return Ok(());
-            }
-            let stepped = engine::handshake_step(&mut self.sess.borrow_mut(), &mut self.inbound);
             match stepped {
-                Ok(true) => {}
-                Ok(false) => self.inbound.fill(&mut self.io).await?,
+                Ok(Handshake::Done) => {
+                    self.outbound.drain(&mut self.io).await?;
+                    return Ok(server_name);
+                }
+                Ok(Handshake::Send) => self.outbound.drain(&mut self.io).await?,
+                Ok(Handshake::Receive) => {
+                    self.outbound.drain(&mut self.io).await?;
+                    self.sess.inbound().make_room(&self.bufs)?;
+                    self.sess.inbound().fill(&mut self.io).await?;
+                }
                 Err(e) => {
                     // Best effort: send the alert rustls queued, so the client learns why.
-                    let _ = self.outbound.flush(&mut self.io, &self.sess).await;
+                    self.sess.alert(&mut self.outbound);
+                    let _ = self.outbound.drain(&mut self.io).await;
                     return Err(e);
                 }
             }
         }
     }
 
-    /// The server name the client asked for (SNI), lower-case.
-    pub fn server_name(&self) -> Option<String> {
-        self.sess.borrow().server_name().map(str::to_owned)
-    }
-
     /// The negotiated protocol version (`TLSv1_3`, `TLSv1_2`).
     pub fn protocol_version(&self) -> Option<ProtocolVersion> {
-        self.sess.borrow().protocol_version()
+        self.sess.protocol_version()
     }
 
     /// The negotiated ALPN protocol.
     pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
-        self.sess.borrow().alpn_protocol().map(<[u8]>::to_vec)
+        self.sess.alpn_protocol().map(<[u8]>::to_vec)
     }
 
     /// Splits into independently usable read and write halves sharing the session (for tunnels).
     pub fn into_split(self) -> (TlsReadHalf, TlsWriteHalf) {
         let (r, w) = self.io.into_split();
-        (
-            TlsReadHalf::new(r, self.sess.clone(), self.inbound),
-            TlsWriteHalf::new(w, self.sess, self.outbound),
-        )
+        super::split::split(r, w, self.sess, self.outbound, self.bufs)
     }
 
     async fn read_raw(&mut self, dst: *mut u8, cap: usize, cancel: Option<CancelHandle>) -> io::Result<usize> {
         loop {
-            let step = engine::read_step(&mut self.sess.borrow_mut(), &mut self.inbound, dst, cap);
-            match step {
+            match self.sess.read_step(&mut self.outbound, dst, cap) {
                 Ok(Step::Ready(n)) => {
-                    // A key update or similar may want an answer; send it now rather than with the next write.
-                    if self.sess.borrow().wants_write() {
-                        self.outbound.flush(&mut self.io, &self.sess).await?;
-                    }
+                    // A record rustls wants answered (a refused renegotiation): send it now, not with the next write.
+                    self.outbound.drain(&mut self.io).await?;
                     return Ok(n);
                 }
-                Ok(Step::NeedCiphertext) => match &cancel {
-                    None => {
-                        self.inbound.provision(&self.bufs);
-                        self.inbound.fill(&mut self.io).await?
+                Ok(Step::NeedCiphertext) => {
+                    self.outbound.drain(&mut self.io).await?;
+                    let inbound = self.sess.inbound();
+                    inbound.make_room(&self.bufs)?;
+                    match &cancel {
+                        None => inbound.fill(&mut self.io).await?,
+                        Some(h) => inbound.fill_cancelable(&mut self.io, h.clone()).await?,
                     }
-                    Some(h) => {
-                        self.inbound.provision(&self.bufs);
-                        self.inbound.fill_cancelable(&mut self.io, h.clone()).await?
-                    }
-                },
+                }
                 Err(e) => {
-                    let _ = self.outbound.flush(&mut self.io, &self.sess).await;
+                    self.sess.alert(&mut self.outbound);
+                    let _ = self.outbound.drain(&mut self.io).await;
                     return Err(e);
                 }
             }
@@ -151,7 +150,7 @@ impl TlsStream {
             return Ok(0);
         }
         self.outbound.provision(&self.bufs);
-        let n = engine::encrypt(&mut self.sess.borrow_mut(), &mut self.outbound, src)?;
+        let n = self.sess.encrypt(&mut self.outbound, src)?;
         self.outbound.drain(&mut self.io).await?;
         Ok(n)
     }
@@ -211,8 +210,8 @@ impl AsyncWriteRent for TlsStream {
         self.outbound.provision(&self.bufs);
         let mut total = 0;
         let mut res = Ok(());
-        for part in engine::iovecs(&buf) {
-            match engine::encrypt(&mut self.sess.borrow_mut(), &mut self.outbound, part) {
+        for part in engine::iovecs(&buf).filter(|p| !p.is_empty()) {
+            match self.sess.encrypt(&mut self.outbound, part) {
                 Ok(n) => {
                     total += n;
                     if n < part.len() {
@@ -233,14 +232,14 @@ impl AsyncWriteRent for TlsStream {
     }
 
     async fn flush(&mut self) -> io::Result<()> {
-        self.outbound.flush(&mut self.io, &self.sess).await?;
+        self.outbound.drain(&mut self.io).await?;
         self.io.flush().await
     }
 
     /// Sends close_notify, then half-closes the TCP connection.
     async fn shutdown(&mut self) -> io::Result<()> {
-        self.sess.borrow_mut().send_close_notify();
-        self.outbound.flush(&mut self.io, &self.sess).await?;
+        self.sess.close_notify(&mut self.outbound)?;
+        self.outbound.drain(&mut self.io).await?;
         self.io.shutdown().await
     }
 }

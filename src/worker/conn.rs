@@ -260,8 +260,8 @@ pub fn serve(
             let config = ctx.tls.config().clone();
             let hello = std::mem::take(&mut cbuf);
             let accept = client.start_tls(config, hello, ctx.bufs.clone());
-            match Box::pin(monoio::time::timeout(ep.read_timeout, accept)).await {
-                Ok(Ok(())) => {}
+            let server_name = match Box::pin(monoio::time::timeout(ep.read_timeout, accept)).await {
+                Ok(Ok(name)) => name,
                 Ok(Err(e)) => {
                     log::debug!("worker {}: {peer}: TLS handshake failed: {e}", ctx.id);
                     return;
@@ -270,13 +270,13 @@ pub fn serve(
                     log::debug!("worker {}: {peer}: TLS handshake timed out", ctx.id);
                     return;
                 }
-            }
+            };
             if let (true, Some(tls)) = (log::log_enabled!(log::Level::Debug), client.tls()) {
                 log::debug!(
                     "worker {}: {peer}: TLS {:?}, SNI {:?}",
                     ctx.id,
                     tls.protocol_version(),
-                    tls.server_name()
+                    server_name
                 );
             }
             cbuf = ctx.bufs.take(INITIAL_BUF);
@@ -334,7 +334,7 @@ async fn finish(client: Client, upstream: Option<Box<TcpStream>>, cbuf: Vec<u8>,
     let buffer_bytes = ctx.settings.proxy.buffer_bytes;
     match client.into_stream() {
         Some(Stream::Plain(c)) => tunnel::tunnel(c, cbuf, *upstream, buffer_bytes, meter).await,
-        Some(Stream::Tls(c)) => tunnel::tunnel(c, cbuf, *upstream, buffer_bytes, meter).await,
+        Some(Stream::Tls(c)) => tunnel::tunnel(*c, cbuf, *upstream, buffer_bytes, meter).await,
         None => ctx.bufs.put(cbuf),
     }
 }
@@ -686,7 +686,9 @@ async fn hold<C: ClientStream>(client: &mut C, cbuf: &mut Vec<u8>, ctx: &WorkerC
     }
     let max = ctx.settings.proxy.limits.max_head + 1;
     let mut read = std::pin::pin!(read_append_cancelable(client, cbuf, max, canceller.handle()));
+    // Biased: a completed read is taken without looking at the idle watch (which would read the clock).
     let done = monoio::select! {
+        biased;
         r = &mut read => Some(r),
         _ = ctx.idle_watch.after(Duration::ZERO) => None,
     };
@@ -711,6 +713,7 @@ async fn wait_idle<C: ClientStream>(client: &mut C, ep: &EntrySettings, ctx: &Wo
         return false;
     }
     monoio::select! {
+        biased;
         ready = client.idle() => ready.is_ok(),
         _ = ctx.idle_watch.after(ep.idle_timeout) => false,
     }

@@ -254,10 +254,11 @@ pub fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
 
 fn run_thread(spec: WorkerSpec, tls: WorkerTls) {
     let id = spec.id;
-    let built = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
-        .with_entries(1024)
-        .enable_timer()
-        .build();
+    let built = build_runtime(true).or_else(|e| {
+        // Kernels before 6.1 refuse DEFER_TASKRUN: run with io_uring's defaults there.
+        log::debug!("worker {id}: io_uring with deferred task work unavailable ({e}); using the defaults");
+        build_runtime(false)
+    });
     let mut rt = match built {
         Ok(rt) => rt,
         Err(e) => {
@@ -275,6 +276,33 @@ fn run_thread(spec: WorkerSpec, tls: WorkerTls) {
     }
     rt.block_on(run(spec, tls));
 }
+
+/// A worker's runtime: io_uring (1024 entries) where available, else the epoll driver; both with timers.
+///
+/// `deferred`: the ring is set up with `IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN` (Linux 6.1+). By
+/// default a socket event for a pending operation (data for a pending recv) is completed by task work that the
+/// kernel runs by interrupting the worker: an inter-processor interrupt whenever the event comes from another CPU
+/// while the worker is running (measured: 0.4 per proxied request on a busy worker, where nginx's epoll loop takes
+/// none). With deferred task work those completions wait until the worker next waits for completions, which
+/// monoio does whenever it has no task left to run, and are then run in one batch. Only the thread that built the
+/// ring may submit to it, which is how monoio uses it (a runtime never leaves its thread).
+fn build_runtime(deferred: bool) -> io::Result<WorkerRuntime> {
+    let mut urb = io_uring::IoUring::builder();
+    if deferred {
+        urb.setup_single_issuer().setup_defer_taskrun();
+    }
+    monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+        .with_entries(1024)
+        .uring_builder(urb)
+        .enable_timer()
+        .build()
+}
+
+/// The runtime type [`build_runtime`] returns.
+type WorkerRuntime = monoio::FusionRuntime<
+    monoio::time::TimeDriver<monoio::IoUringDriver>,
+    monoio::time::TimeDriver<monoio::LegacyDriver>,
+>;
 
 /// Probes, on a throwaway runtime, which driver workers will get (for the start-up log line).
 pub fn probe_driver() -> Driver {
