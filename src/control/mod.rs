@@ -65,7 +65,8 @@ pub struct Control {
     mailboxes: Vec<MailboxSender>,
     status: Arc<StatusBoard>,
     generation: u64,
-    provider_hash: Option<u64>,
+    /// The last applied provider body: an identical answer is skipped.
+    provider_body: Option<Vec<u8>>,
     dynamic: Option<Dynamic>,
     files: Option<RouteFiles>,
     unresolved: bool,
@@ -102,7 +103,7 @@ impl Control {
             mailboxes,
             status,
             generation: 0,
-            provider_hash: None,
+            provider_body: None,
             dynamic: None,
             files: None,
             unresolved: false,
@@ -342,11 +343,11 @@ impl Control {
         };
         let now = SystemTime::now();
         let outcome = http.fetch().map_err(|e| e.to_string()).and_then(|fetched| {
-            if self.provider_hash == Some(fetched.hash) {
+            if self.provider_body.as_deref() == Some(&fetched.body[..]) {
                 return Ok(None);
             }
             decode(&fetched.body)
-                .map(|d| Some((fetched.hash, d)))
+                .map(|d| Some((fetched.body, d)))
                 .map_err(|e| format!("invalid configuration from {}: {e}", http.endpoint_display()))
         });
         match outcome {
@@ -367,8 +368,8 @@ impl Control {
                     }
                 });
                 match new {
-                    Some((hash, dynamic)) => {
-                        self.provider_hash = Some(hash);
+                    Some((body, dynamic)) => {
+                        self.provider_body = Some(body);
                         self.dynamic = Some(dynamic);
                         true
                     }

@@ -54,17 +54,23 @@ impl fmt::Debug for HttpSource {
 /// A 200 answer.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Fetched {
-    /// The body, at most [`MAX_BODY_BYTES`].
+    /// The body, at most [`MAX_BODY_BYTES`]. The control loop compares it with the last applied body to skip an
+    /// unchanged configuration: comparing bytes costs a fraction of hashing tens of megabytes byte by byte.
     pub body: Vec<u8>,
-    /// FNV-1a 64 of the body (Traefik's choice): equal hashes mean an unchanged configuration.
-    pub hash: u64,
+}
+
+impl Fetched {
+    /// FNV-1a 64 of the body (Traefik's choice), computed when asked (logs, tests).
+    pub fn hash(&self) -> u64 {
+        fnv1a64(&self.body)
+    }
 }
 
 impl fmt::Debug for Fetched {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Fetched")
             .field("body_len", &self.body.len())
-            .field("hash", &format_args!("{:016x}", self.hash))
+            .field("hash", &format_args!("{:016x}", self.hash()))
             .finish()
     }
 }
@@ -258,8 +264,7 @@ impl HttpSource {
             .limit(MAX_BODY_BYTES as u64)
             .read_to_vec()
             .map_err(|error| self.client_error(error))?;
-        let hash = fnv1a64(&body);
-        Ok(Fetched { body, hash })
+        Ok(Fetched { body })
     }
 
     /// The endpoint without userinfo, query string or fragment: safe for logs and the API.

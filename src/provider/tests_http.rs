@@ -157,9 +157,9 @@ fn a_200_returns_the_body_and_its_hash() {
     assert!(head.contains("\r\nhost: cp.internal\r\n"), "{head}");
     assert!(!head.contains("authorization"), "{head}");
     // The same body twice hashes the same: the caller skips it.
-    let second = source.fetch().map(|fetched| fetched.hash).ok();
-    assert_eq!(second, Some(first.hash));
-    assert_ne!(first.hash, 0);
+    let second = source.fetch().map(|fetched| fetched.hash()).ok();
+    assert_eq!(second, Some(first.hash()));
+    assert_ne!(first.hash(), 0);
 }
 
 #[test]
