@@ -3,8 +3,9 @@
 //! Never does I/O and never locks: a resolve is an `ArcSwap::load` plus a hash lookup. Never returns `None` (a
 //! missing certificate would abort the handshake): the map's default certificate answers instead.
 //!
-//! Also remembers, per thread, the server name of the ClientHello it answered last ([`take_resolved_name`]): rustls'
-//! unbuffered connection keeps no SNI, and the resolver runs inside the handshake step on the worker's thread.
+//! Also remembers, per thread and only while debug logging is on, the server name of the ClientHello it answered last
+//! ([`take_resolved_name`]): rustls' unbuffered connection keeps no SNI, and the resolver runs inside the handshake
+//! step on the worker's thread.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -59,7 +60,10 @@ impl SniResolver {
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let name = hello.server_name();
-        RESOLVED_NAME.with(|n| *n.borrow_mut() = name.map(|s| s.to_ascii_lowercase().into_boxed_str()));
+        // Only the debug log reads it: no allocation per handshake otherwise.
+        if log::log_enabled!(log::Level::Debug) {
+            RESOLVED_NAME.with(|n| *n.borrow_mut() = name.map(|s| s.to_ascii_lowercase().into_boxed_str()));
+        }
         Some(self.pick(name))
     }
 }

@@ -39,7 +39,8 @@ pub struct TlsStream {
 pub struct Accepted {
     /// The stream, ready for application data.
     pub stream: TlsStream,
-    /// The server name the client asked for (SNI), lower-case.
+    /// The server name the client asked for (SNI), lower-case; recorded only while debug logging is on (the debug
+    /// log is its only reader).
     pub server_name: Option<Box<str>>,
 }
 
