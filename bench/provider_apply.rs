@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use criterion::{criterion_group, Criterion};
-use ringress::control::compile::compile;
+use ringress::control::compile::{compile, Compiler};
 use ringress::control::rawdata;
 use ringress::provider::decode;
 use ringress::route::Target;
@@ -94,18 +94,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("decode_10000", |b| {
         b.iter(|| decode(black_box(json.as_bytes())).map(|d| d.routers.len()))
     });
-    let dynamic = decode(json.as_bytes()).expect("generated JSON decodes");
-    group.bench_function("compile_10000", |b| {
-        b.iter(|| {
-            compile(Some(black_box(&dynamic)), None, &entry_points, &mut literal)
-                .table
-                .len()
-        })
-    });
     group.bench_function("decode_compile_render_10000", |b| {
         b.iter(|| {
-            let d = decode(black_box(json.as_bytes())).expect("decodes");
-            let compiled = compile(Some(&d), None, &entry_points, &mut literal);
+            let compiled = compile(Some(black_box(json.as_bytes())), None, &entry_points, &mut literal)
+                .expect("generated JSON compiles");
             rawdata::render(&compiled.report, &Default::default()).len() + compiled.table.len()
         })
     });
@@ -114,41 +106,57 @@ fn bench(c: &mut Criterion) {
     group.bench_function("decode_100000", |b| {
         b.iter(|| decode(black_box(json.as_bytes())).map(|d| d.routers.len()))
     });
-    let dynamic = decode(json.as_bytes()).expect("generated JSON decodes");
     group.bench_function("compile_100000", |b| {
         b.iter(|| {
-            compile(Some(black_box(&dynamic)), None, &entry_points, &mut literal)
+            compile(Some(black_box(json.as_bytes())), None, &entry_points, &mut literal)
+                .expect("generated JSON compiles")
                 .table
                 .len()
         })
     });
-    let compiled = compile(Some(&dynamic), None, &entry_points, &mut literal);
+    let compiled = compile(Some(json.as_bytes()), None, &entry_points, &mut literal).expect("compiles");
     group.bench_function("render_100000", |b| {
         b.iter(|| rawdata::render(black_box(&compiled.report), &Default::default()).len())
     });
-    group.bench_function("decode_compile_render_100000", |b| {
+    drop(compiled);
+    // What the control thread does when a 100,000-router body changed in one router: take the body in, compile
+    // what changed, build the table, report and document. Alternates between two bodies.
+    let changed = one_router_changed(&json);
+    let mut compiler = Compiler::new(entry_points.clone());
+    let health = Default::default();
+    let mut flip = false;
+    group.bench_function("apply_one_change_100000", |b| {
         b.iter(|| {
-            let d = decode(black_box(json.as_bytes())).expect("decodes");
-            let compiled = compile(Some(&d), None, &entry_points, &mut literal);
-            rawdata::render(&compiled.report, &Default::default()).len() + compiled.table.len()
+            flip = !flip;
+            let next = if flip { &changed } else { &json };
+            compiler.set_provider(next.as_bytes().to_vec()).expect("applies");
+            let compiled = compiler.compile(None, &mut literal);
+            compiler.rawdata(&health).len() + compiled.table.len()
         })
     });
     group.finish();
 }
 
-/// One apply of a platform body of `count` routers, phase by phase (for callgrind: no warm-up, no repetition).
+/// `json` with one router's rule changed (same length, so nothing else moves but that router).
+fn one_router_changed(json: &str) -> String {
+    json.replacen("`app-500.apps.example.com`", "`app-500.apps.example.org`", 1)
+}
+
+/// One apply of a platform body of `count` routers, phase by phase (for callgrind: no warm-up, no repetition),
+/// then one apply of the same body with one router changed.
 fn apply_once(count: usize) {
     let json = platform_body(count);
     let entry_points = entry_points();
+    let mut compiler = Compiler::new(entry_points);
     let started = Instant::now();
-    let d = decode(json.as_bytes()).expect("generated JSON decodes");
+    compiler.set_provider(json.as_bytes().to_vec()).expect("generated JSON decodes");
     let decoded = Instant::now();
-    let compiled = compile(Some(&d), None, &entry_points, &mut literal);
+    let compiled = compiler.compile(None, &mut literal);
     let compiled_at = Instant::now();
-    let rawdata = rawdata::render(&compiled.report, &Default::default());
+    let rawdata = compiler.rawdata(&Default::default()).to_text();
     let rendered = Instant::now();
     // What the apply produced, so two builds can be compared: the table, the certificates and the document.
-    let table = format!("{:?}{:?}", compiled.table.routers(), compiled.table.services());
+    let table = format!("{:?}", compiled.table.routers());
     let certs = format!("{:?}", compiled.certs);
     println!(
         "{count} routers ({} served, {} KiB rawdata, fingerprint {:016x}): decode {:?}, compile {:?}, render {:?}",
@@ -158,6 +166,23 @@ fn apply_once(count: usize) {
         decoded - started,
         compiled_at - decoded,
         rendered - compiled_at
+    );
+    drop(compiled);
+    let changed = one_router_changed(&json);
+    let started = Instant::now();
+    compiler.set_provider(changed.into_bytes()).expect("applies");
+    let taken = Instant::now();
+    let compiled = compiler.compile(None, &mut literal);
+    let compiled_at = Instant::now();
+    let document = compiler.rawdata(&Default::default());
+    let rendered = Instant::now();
+    println!(
+        "one router changed: take in {:?}, compile {:?}, document {:?} ({} served, {} KiB)",
+        taken - started,
+        compiled_at - taken,
+        rendered - compiled_at,
+        compiled.table.len(),
+        document.len() / 1024
     );
 }
 

@@ -5,10 +5,11 @@
 //! already normalised (the worker does that once per request with `normalize_host`).
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ringress::route::{file_routers, RouteSpec, RouteTable, RouterDef, Service, Target, Transport};
+use ringress::route::{file_routers, RouteSpec, RouteTable, RouterDef, Service, Slots, Target, Transport};
 use ringress::rule::{parse, RequestView};
 
 struct Request {
@@ -28,12 +29,13 @@ fn view(r: &Request) -> RequestView<'_> {
     }
 }
 
-fn service(i: usize) -> Service {
-    Service::new(format!("s{i}@http"), Box::new([]), true)
+fn service(i: usize) -> Arc<Service> {
+    Arc::new(Service::new(format!("s{i}@http"), Box::new([]), true).at_slot(0))
 }
 
 /// `count` provider routers and one service each; plus `fallbacks` host-less routers.
 fn provider_table(count: usize, fallbacks: usize) -> RouteTable {
+    let services: Vec<Arc<Service>> = (0..count.max(1)).map(service).collect();
     let mut routers = Vec::with_capacity(count + fallbacks);
     for i in 0..count {
         let text = if i % 10 == 0 {
@@ -42,27 +44,13 @@ fn provider_table(count: usize, fallbacks: usize) -> RouteTable {
             format!("Host(`app-{i}.example.com`)")
         };
         let rule = parse(&text).expect("generated rule");
-        routers.push(RouterDef {
-            name: format!("r{i}@http"),
-            priority: rule.priority(),
-            rule,
-            entry_points: u64::MAX,
-            transport: Transport::Any,
-            service: i,
-        });
+        routers.push({ let priority = rule.priority(); RouterDef::new(format!("r{i}@http"), rule, priority, u64::MAX, Transport::Any, services[i].clone()) });
     }
     for i in 0..fallbacks {
         let rule = parse(&format!("PathPrefix(`/fallback-{i}`) && Method(`POST`)")).expect("generated rule");
-        routers.push(RouterDef {
-            name: format!("f{i}@http"),
-            priority: rule.priority(),
-            rule,
-            entry_points: u64::MAX,
-            transport: Transport::Any,
-            service: 0,
-        });
+        routers.push({ let priority = rule.priority(); RouterDef::new(format!("f{i}@http"), rule, priority, u64::MAX, Transport::Any, services[0].clone()) });
     }
-    RouteTable::build(routers, (0..count.max(1)).map(service).collect())
+    RouteTable::build(routers, services)
 }
 
 fn requests(count: usize, hit: bool) -> Vec<Request> {
@@ -161,6 +149,7 @@ fn files(c: &mut Criterion) {
         &specs,
         &mut |t: &Target| Ok(vec![SocketAddr::from((Ipv4Addr::new(10, 50, 0, 2), t.port))]),
         &mut services,
+        &mut Slots::default(),
     );
     assert!(errors.is_empty());
     let table = RouteTable::build(routers, services);

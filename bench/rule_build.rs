@@ -2,6 +2,7 @@
 //! 10,000-router table from parsed routers (sort + host index).
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use ringress::route::{RouteTable, RouterDef, Service, Transport};
@@ -31,23 +32,16 @@ fn bench(c: &mut Criterion) {
             black_box(n)
         })
     });
+    let services: Vec<Arc<Service>> = (0..10_000)
+        .map(|i| Arc::new(Service::new(format!("r{i}@http"), Box::new([]), true)))
+        .collect();
     let routers: Vec<RouterDef> = texts
         .iter()
         .enumerate()
         .map(|(i, t)| {
             let rule = parse(t).expect("generated rule");
-            RouterDef {
-                name: format!("r{i}@http"),
-                priority: rule.priority(),
-                rule,
-                entry_points: u64::MAX,
-                transport: Transport::Tls,
-                service: i,
-            }
+            { let priority = rule.priority(); RouterDef::new(format!("r{i}@http"), rule, priority, u64::MAX, Transport::Tls, services[i].clone()) }
         })
-        .collect();
-    let services: Vec<Service> = (0..10_000)
-        .map(|i| Service::new(format!("r{i}@http"), Box::new([]), true))
         .collect();
     group.bench_function("table_10000", |b| {
         b.iter_batched(

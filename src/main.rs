@@ -242,7 +242,7 @@ fn check(path: &Path) -> ExitCode {
     let status = StatusBoard::new();
     let mut control = Control::new(sources, poll_interval(&cfg), Vec::new(), status.clone());
     control.tick();
-    match control.current().map(|s| router_table(&s.rawdata)) {
+    match control.current().map(|s| router_table(&s.rawdata.to_text())) {
         Some(Ok(t)) => print!("{t}"),
         _ => eprintln!("error: no route table could be built"),
     }

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::balance::DownSet;
+use crate::control::rawdata::Rawdata;
 use crate::route::RouteTable;
 
 /// Everything a worker needs to route a request, as of one generation.
@@ -17,7 +18,7 @@ pub struct Snapshot {
     /// The route table compiled from the provider and route files.
     pub routes: RouteTable,
     /// The `/api/rawdata` document describing every router and service, rendered by the control thread.
-    pub rawdata: Arc<str>,
+    pub rawdata: Arc<Rawdata>,
     /// The server slots the active health checks found down when the snapshot was built.
     pub down: DownSet,
     /// Where the route table goes when the snapshot is dropped (see [`Graveyard`]); `None`: dropped in place.
@@ -49,7 +50,7 @@ pub struct HealthUpdate {
     /// Every server slot found down.
     pub down: DownSet,
     /// The `/api/rawdata` document with the new server statuses.
-    pub rawdata: Arc<str>,
+    pub rawdata: Arc<Rawdata>,
 }
 
 impl Snapshot {
@@ -58,7 +59,7 @@ impl Snapshot {
         Snapshot {
             generation: 0,
             routes: RouteTable::default(),
-            rawdata: Arc::from(r#"{"routers":{},"services":{},"middlewares":{}}"#),
+            rawdata: Arc::new(Rawdata::default()),
             down: DownSet::default(),
             graveyard: None,
         }
@@ -68,15 +69,16 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::route::{RouteSpec, Service};
+    use crate::route::{RouteSpec, Slots};
 
     fn table() -> RouteTable {
         let spec = RouteSpec::new("a.test", "127.0.0.1:9", "test#1").expect("spec");
-        let mut services: Vec<Service> = Vec::new();
+        let mut services = Vec::new();
         let (routers, errors) = crate::route::file_routers(
             std::slice::from_ref(&spec),
             &mut |_| Ok(vec![std::net::SocketAddr::from(([127, 0, 0, 1], 9))]),
             &mut services,
+            &mut Slots::default(),
         );
         assert!(errors.is_empty());
         RouteTable::build(routers, services)
@@ -88,7 +90,7 @@ mod tests {
         let snapshot = Arc::new(Snapshot {
             generation: 1,
             routes: table(),
-            rawdata: Arc::from("{}"),
+            rawdata: Arc::new(Rawdata::default()),
             down: DownSet::default(),
             graveyard: Some(tx),
         });

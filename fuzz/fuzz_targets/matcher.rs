@@ -17,6 +17,8 @@
 
 #![no_main]
 
+use std::sync::Arc;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
@@ -197,6 +199,9 @@ fn mask(bits: u8) -> u64 {
 fuzz_target!(|input: Input| {
     let mut has_regex = false;
     let mut routers = Vec::new();
+    let services: Vec<Arc<Service>> = (0..3u32)
+        .map(|i| Arc::new(Service::new(format!("s{i}"), Box::new([]), true).at_slot(i)))
+        .collect();
     for (i, r) in input.routers.iter().take(40).enumerate() {
         let rule: Rule = match &r.source {
             Source::Provider(rule) => {
@@ -206,18 +211,8 @@ fuzz_target!(|input: Input| {
             }
             Source::File { host, prefix } => segment_prefix_rule(pick(&HOSTS, *host), pick(&SEGMENT_PREFIXES, *prefix)),
         };
-        routers.push(RouterDef {
-            name: format!("{}{i}", pick(&NAMES, r.name)),
-            priority: r.priority.map_or_else(|| rule.priority(), priority),
-            rule,
-            entry_points: mask(r.entry_points),
-            transport: transport(r.transport),
-            service: i % 3,
-        });
+        routers.push({ let priority = r.priority.map_or_else(|| rule.priority(), priority); RouterDef::new(format!("{}{i}", pick(&NAMES, r.name)), rule, priority, mask(r.entry_points), transport(r.transport), services[i % 3].clone()) });
     }
-    let services: Vec<Service> = (0..3)
-        .map(|i| Service::new(format!("s{i}"), Box::new([]), true))
-        .collect();
     let mut naive: Vec<RouterDef> = routers.clone();
     naive.sort_by(|a, b| (-(a.priority as i128), &a.name).cmp(&(-(b.priority as i128), &b.name)));
     let table = RouteTable::build(routers, services);

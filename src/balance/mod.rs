@@ -50,20 +50,26 @@ pub enum Change {
 impl Balancer {
     /// Rebinds to `table`'s slots with the active results `down`, keeping each server's passive state (by address).
     pub fn rebind(&mut self, table: &RouteTable, down: DownSet) {
-        let mut old: HashMap<SocketAddr, Passive> = HashMap::with_capacity(self.slots.len());
+        let mut old: HashMap<SocketAddr, Passive> = HashMap::new();
         for slot in self.slots.drain(..) {
             if !slot.passive.is_clear() {
                 old.insert(slot.addr, slot.passive);
             }
         }
-        self.slots.reserve(table.slot_count());
+        // Slots a service no longer holds stay as placeholders (numbers are not reused within a table's lineage).
+        let placeholder = Slot {
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            current: 0,
+            passive: Passive::default(),
+        };
+        self.slots.resize(table.slot_count(), placeholder);
         for service in table.services() {
-            for server in service.servers.iter() {
-                self.slots.push(Slot {
-                    addr: server.addr,
-                    current: 0,
-                    passive: old.get(&server.addr).cloned().unwrap_or_default(),
-                });
+            let first = service.first_slot as usize;
+            for (i, server) in service.servers.iter().enumerate() {
+                if let Some(slot) = self.slots.get_mut(first + i) {
+                    slot.addr = server.addr;
+                    slot.passive = old.get(&server.addr).cloned().unwrap_or_default();
+                }
             }
         }
         self.down = down;

@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::route::{RouteTable, Service, Upstream};
+use crate::route::{RouteTable, Service, Slots, Upstream};
 
 fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
@@ -21,7 +21,8 @@ fn service(name: &str, servers: &[(u16, u32)]) -> Service {
 }
 
 fn table(services: Vec<Service>) -> RouteTable {
-    RouteTable::build(Vec::new(), services)
+    let mut slots = Slots::default();
+    RouteTable::build(Vec::new(), services.into_iter().map(|s| slots.place(s)).collect())
 }
 
 fn counts(b: &mut Balancer, s: &Service, rounds: usize, now: Instant) -> Vec<usize> {

@@ -3,18 +3,32 @@
 //!
 //! A router that names an unknown service, uses any middleware (ringress implements none yet, and a router must
 //! never be served without its middlewares), has an invalid rule or no valid entrypoint is disabled and reported;
-//! the rest apply. Runs on the control thread only (it may resolve DNS names); never touches a client socket.
+//! the rest apply.
+//!
+//! [`Compiler`] keeps the last applied provider body entry by entry and, for a new body, decodes and compiles only
+//! the entries whose bytes changed (and the routers whose service changed): the table, the report and the
+//! `/api/rawdata` members of everything else are shared with the previous ones, so applying a 100,000-router body
+//! that changed in one place costs a pass over the body and a few lists of pointers. A compile from nothing is the
+//! same code on an empty compiler. Runs on the control thread only (it may resolve DNS names); never touches a
+//! client socket.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::health::config::HealthCheck;
+use serde_json::value::RawValue;
 
-use crate::provider::dynamic::{Dynamic, Section, ServiceKind};
-use crate::provider::TlsConf;
-use crate::route::{file_routers, RouteFiles, RouteTable, RouterDef, Service, Target, Transport, Upstream};
+use super::entry::{self, qualify, ServiceState};
+use super::rawdata::{self, Health, Rawdata};
+use crate::health::config::HealthCheck;
+use crate::provider::{
+    decode_router, decode_service, decode_skeleton, is_null, split_body, DecodeError, Entry, RouterConf,
+    ServiceConf,
+};
+use crate::route::hash::BuildHostHasher;
+use crate::route::{file_routers, RouteFiles, RouteTable, RouterDef, Service, Slots, Target};
 
 /// The provider name Traefik gives the HTTP provider.
 pub const HTTP: &str = "http";
@@ -67,9 +81,9 @@ pub struct ServiceReport {
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// Every router, enabled or not, sorted by name.
-    pub routers: Vec<RouterReport>,
+    pub routers: Vec<Arc<RouterReport>>,
     /// Every service, sorted by name.
-    pub services: Vec<ServiceReport>,
+    pub services: Vec<Arc<ServiceReport>>,
 }
 
 impl Report {
@@ -98,8 +112,9 @@ pub struct Compiled {
     pub table: RouteTable,
     /// The description of every router and service.
     pub report: Report,
-    /// Certificates enabled routers ask for, in router order (may repeat a name).
-    pub certs: Vec<CertWant>,
+    /// Certificates enabled routers ask for, in router name order (may repeat a name); `None` when they are the
+    /// same as the previous compile's.
+    pub certs: Option<Vec<CertWant>>,
     /// Active health checks, one per service that has a valid `healthCheck`.
     pub health: Vec<HealthPlan>,
 }
@@ -107,8 +122,8 @@ pub struct Compiled {
 /// The active health check of one service.
 #[derive(Debug, Clone)]
 pub struct HealthPlan {
-    /// The service's index in the table.
-    pub service: usize,
+    /// The service (as served by the table).
+    pub service: Arc<Service>,
     /// What to check.
     pub check: Arc<HealthCheck>,
     /// The URL each of the service's servers came from, as written (parallel to its `servers`).
@@ -118,79 +133,661 @@ pub struct HealthPlan {
 /// Resolves a server's host (blocking DNS; control thread only).
 pub type Resolver<'a> = &'a mut dyn FnMut(&Target) -> io::Result<Vec<SocketAddr>>;
 
-/// Builds the table from the provider's last good configuration and the route files.
+/// Builds the table from one provider body (if any) and the route files, from nothing.
+///
+/// # Errors
+///
+/// [`DecodeError`] when the body as a whole is unusable.
 pub fn compile(
-    dynamic: Option<&Dynamic>,
+    body: Option<&[u8]>,
     files: Option<&RouteFiles>,
     entry_points: &[String],
     resolve: Resolver<'_>,
-) -> Compiled {
-    let mut services: Vec<Service> = Vec::new();
-    let mut routers: Vec<RouterDef> = Vec::new();
-    let mut report = Report::default();
-    let mut certs = Vec::new();
-    let mut health = Vec::new();
-
-    if let Some(d) = dynamic {
-        let out = Out {
-            routers: &mut routers,
-            services: &mut services,
-            report: &mut report,
-            certs: &mut certs,
-            health: &mut health,
-        };
-        compile_provider(d, entry_points, resolve, out);
+) -> Result<Compiled, DecodeError> {
+    let mut compiler = Compiler::new(entry_points.to_vec());
+    if let Some(body) = body {
+        compiler.set_provider(body.to_vec())?;
     }
-    if let Some(f) = files {
-        let first_service = services.len();
-        let (defs, errors) = file_routers(&f.specs, resolve, &mut services);
+    Ok(compiler.compile(files, resolve))
+}
+
+/// Where a report entry sorts: its name, then provider entries that decoded, provider entries that did not, route
+/// files' routes and route files' errors, then the name as written. Two entries may share a name (`a` and `a@http`
+/// both report `a@http`); `/api/rawdata` shows the last.
+type Key = (String, u8, String);
+
+const VALID: u8 = 0;
+const REJECTED: u8 = 1;
+const FILE: u8 = 2;
+const FILE_ERROR: u8 = 3;
+
+/// Where an enabled router sits in the table: priority descending, then name.
+type OrderKey = (Reverse<i64>, String);
+
+/// One entry of `http.routers` or `http.services`, as last seen.
+struct Slot<C, O> {
+    /// The body generation it was last seen in.
+    seen: u64,
+    /// Its raw JSON in the last applied body: offset and length.
+    range: (usize, usize),
+    entry: Entry<C>,
+    /// Given more than once in the last body (every copy is ignored).
+    repeated: bool,
+    /// What it put into the outputs.
+    out: Option<O>,
+}
+
+impl<C, O> Slot<C, O> {
+    /// Decoded and given once.
+    fn valid(&self) -> bool {
+        !self.repeated && self.entry.result.is_ok()
+    }
+}
+
+/// The entries of one map, by name as written.
+struct Entries<C, O> {
+    slots: HashMap<Box<str>, Slot<C, O>, BuildHostHasher>,
+    /// Names whose bytes changed, or that are new, since the last compile.
+    dirty: BTreeSet<Box<str>>,
+    /// Outputs of entries gone since the last compile, by name as written.
+    removed: Vec<(Box<str>, O)>,
+    /// Qualified names two valid entries share.
+    clash: HashSet<String>,
+}
+
+impl<C, O> Default for Entries<C, O> {
+    fn default() -> Self {
+        Entries {
+            slots: HashMap::default(),
+            dirty: BTreeSet::new(),
+            removed: Vec::new(),
+            clash: HashSet::new(),
+        }
+    }
+}
+
+impl<C, O> Entries<C, O> {
+    /// Takes in this map's entries of a new body: unchanged bytes keep their slot, changed or new ones are
+    /// decoded and marked dirty, missing ones go to `removed`.
+    fn take(
+        &mut self,
+        generation: u64,
+        entries: &[(std::borrow::Cow<'_, str>, &RawValue)],
+        base: usize,
+        old_body: &[u8],
+        decode: fn(&RawValue) -> Entry<C>,
+    ) {
+        let mut repeated: Vec<&str> = Vec::new();
+        for (name, raw) in entries {
+            if is_null(raw) {
+                continue;
+            }
+            let text = raw.get().as_bytes();
+            let range = ((text.as_ptr() as usize).wrapping_sub(base), text.len());
+            match self.slots.get_mut(name.as_ref()) {
+                Some(slot) if slot.seen == generation => repeated.push(name),
+                Some(slot) => {
+                    slot.seen = generation;
+                    let same = old_body.get(slot.range.0..slot.range.0 + slot.range.1) == Some(text);
+                    slot.range = range;
+                    if !same || slot.repeated {
+                        slot.entry = decode(raw);
+                        slot.repeated = false;
+                        self.dirty.insert(name.as_ref().into());
+                    }
+                }
+                None => {
+                    self.slots.insert(
+                        name.as_ref().into(),
+                        Slot {
+                            seen: generation,
+                            range,
+                            entry: decode(raw),
+                            repeated: false,
+                            out: None,
+                        },
+                    );
+                    self.dirty.insert(name.as_ref().into());
+                }
+            }
+        }
+        for name in repeated {
+            if let Some(slot) = self.slots.get_mut(name) {
+                slot.repeated = true;
+                self.dirty.insert(name.into());
+            }
+        }
+        let removed = &mut self.removed;
+        self.slots.retain(|name, slot| {
+            if slot.seen == generation {
+                return true;
+            }
+            if let Some(out) = slot.out.take() {
+                removed.push((name.clone(), out));
+            }
+            false
+        });
+    }
+
+    /// Recomputes which qualified names two valid entries share (`a` and `a@http`); returns the names written of
+    /// the entries whose clash status changed.
+    fn update_clash(&mut self) -> Vec<String> {
+        let mut clash = HashSet::new();
+        for (name, slot) in &self.slots {
+            if let Some(bare) = name.strip_suffix("@http").filter(|b| !b.contains('@')) {
+                if slot.valid() && self.slots.get(bare).is_some_and(Slot::valid) {
+                    clash.insert(name.to_string());
+                }
+            }
+        }
+        let changed: Vec<String> = clash.symmetric_difference(&self.clash).cloned().collect();
+        self.clash = clash;
+        let mut names = Vec::new();
+        for q in changed {
+            if let Some(bare) = q.strip_suffix("@http") {
+                names.push(bare.to_string());
+            }
+            names.push(q);
+        }
+        names
+    }
+
+    fn clashes(&self, name: &str) -> bool {
+        !self.clash.is_empty() && self.clash.contains(&qualify(name))
+    }
+}
+
+/// What a router put into the outputs.
+struct RouterOut {
+    key: Key,
+    order: Option<OrderKey>,
+    /// The qualified service it names (it is recompiled when that service changes).
+    depends_on: String,
+    /// The qualified service it is enabled on (counted in that service's `usedBy`).
+    uses: Option<String>,
+}
+
+/// What a service put into the outputs.
+struct ServiceOut {
+    key: Key,
+    /// What routers naming it see (under its qualified name when it decoded, else under `<name>@http`).
+    state: ServiceState,
+    /// It decoded and was given once.
+    valid: bool,
+    /// Compile it again every time (DNS names).
+    volatile: bool,
+}
+
+/// A router's report and its `/api/rawdata` member.
+struct RouterMember {
+    report: Arc<RouterReport>,
+    rawdata: Arc<str>,
+}
+
+/// A service's report without `usedBy`, the report with it, and its member (every server `UP`).
+struct ServiceMember {
+    base: ServiceReport,
+    /// The report with `usedBy` and its member; `None` until the end of the compile that inserted it.
+    rendered: Option<(Arc<ServiceReport>, Arc<str>)>,
+}
+
+/// The sources as last compiled, entry by entry, and everything built from them.
+pub struct Compiler {
+    entry_points: Vec<String>,
+    generation: u64,
+    /// The last applied provider body: every slot's range points into it.
+    body: Vec<u8>,
+    routers: Entries<RouterConf, RouterOut>,
+    services: Entries<ServiceConf, ServiceOut>,
+    /// Qualified service name → routers (as written) that name it.
+    dependents: HashMap<String, BTreeSet<Box<str>>>,
+    /// Qualified service name → enabled routers on it.
+    used_by: HashMap<String, BTreeSet<String>>,
+    /// Services whose `usedBy` changed since the last compile.
+    stale: BTreeSet<String>,
+    slots: Slots,
+    order: BTreeMap<OrderKey, Arc<RouterDef>>,
+    router_members: BTreeMap<Key, RouterMember>,
+    service_members: BTreeMap<Key, ServiceMember>,
+    served: BTreeMap<Key, Arc<Service>>,
+    certs: BTreeMap<Key, Vec<CertWant>>,
+    certs_changed: bool,
+    health: BTreeMap<Key, HealthPlan>,
+    /// What the route files put into the outputs (rebuilt every compile): each router and its service's key.
+    files: Vec<(RouterOut, Option<Key>)>,
+}
+
+impl Compiler {
+    /// An empty compiler for a proxy with these entrypoints (names in index order).
+    pub fn new(entry_points: Vec<String>) -> Self {
+        Compiler {
+            entry_points,
+            generation: 0,
+            body: Vec::new(),
+            routers: Entries::default(),
+            services: Entries::default(),
+            dependents: HashMap::new(),
+            used_by: HashMap::new(),
+            stale: BTreeSet::new(),
+            slots: Slots::default(),
+            order: BTreeMap::new(),
+            router_members: BTreeMap::new(),
+            service_members: BTreeMap::new(),
+            served: BTreeMap::new(),
+            certs: BTreeMap::new(),
+            certs_changed: true,
+            health: BTreeMap::new(),
+            files: Vec::new(),
+        }
+    }
+
+    /// The last provider body taken in, if any was.
+    pub fn body(&self) -> Option<&[u8]> {
+        (self.generation > 0).then_some(&self.body[..])
+    }
+
+    /// Takes in a new provider body: splits it, checks its shape, and decodes the entries whose bytes changed. The
+    /// next [`Compiler::compile`] applies it. On error nothing changes.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] when the body as a whole is unusable.
+    pub fn set_provider(&mut self, body: Vec<u8>) -> Result<(), DecodeError> {
+        let split = split_body(&body)?;
+        decode_skeleton(&split.skeleton)?;
+        self.generation += 1;
+        let base = body.as_ptr() as usize;
+        self.routers
+            .take(self.generation, &split.routers, base, &self.body, decode_router);
+        self.services
+            .take(self.generation, &split.services, base, &self.body, decode_service);
+        drop(split);
+        self.body = body;
+        Ok(())
+    }
+
+    /// Compiles what changed since the last compile, plus the route files (always: they are few, and a target
+    /// that did not resolve is tried again), and returns the new table and report.
+    pub fn compile(&mut self, files: Option<&RouteFiles>, resolve: Resolver<'_>) -> Compiled {
+        self.compile_provider(resolve);
+        let live: u32 = self.served.values().map(|s| s.slot_len()).sum();
+        if self.slots.wasted(live) {
+            self.renumber(resolve);
+        }
+        self.compile_files(files, resolve);
+        self.refresh_stale();
+        let routers: Vec<Arc<RouterDef>> = self.order.values().cloned().collect();
+        let services: Vec<Arc<Service>> = self.served.values().cloned().collect();
+        let certs = std::mem::take(&mut self.certs_changed)
+            .then(|| self.certs.values().flat_map(|c| c.iter().cloned()).collect());
+        Compiled {
+            table: RouteTable::from_sorted(routers, services, self.slots.count()),
+            report: Report {
+                routers: self.router_members.values().map(|m| m.report.clone()).collect(),
+                services: self
+                    .service_members
+                    .values()
+                    .map(|m| match &m.rendered {
+                        Some((report, _)) => report.clone(),
+                        None => Arc::new(m.base.clone()),
+                    })
+                    .collect(),
+            },
+            certs,
+            health: self.health.values().cloned().collect(),
+        }
+    }
+
+    /// The `/api/rawdata` document of the last compile, with `health`'s server states.
+    pub fn rawdata(&self, health: &Health) -> Rawdata {
+        let routers = last_of_each_name(&self.router_members, |m| m.rawdata.clone());
+        let services = last_of_each_name(&self.service_members, |m| match &m.rendered {
+            Some((report, rendered)) => match health.get(&report.name) {
+                Some(checked) => rawdata::service_member(report, Some(checked)),
+                None => rendered.clone(),
+            },
+            None => rawdata::service_member(&m.base, health.get(&m.base.name)),
+        });
+        Rawdata::new(routers, services)
+    }
+
+    /// Gives every service new slot numbers (the old ones were mostly left behind by services since changed).
+    fn renumber(&mut self, resolve: Resolver<'_>) {
+        self.slots = Slots::default();
+        let names: Vec<Box<str>> = self.services.slots.keys().cloned().collect();
+        self.services.dirty.extend(names);
+        self.compile_provider(resolve);
+    }
+
+    fn compile_provider(&mut self, resolve: Resolver<'_>) {
+        // Services first: routers refer to them.
+        for (name, out) in std::mem::take(&mut self.services.removed) {
+            self.remove_service(&out);
+            self.touch_dependents(&name);
+        }
+        let clash_changed = self.services.update_clash();
+        self.services.dirty.extend(clash_changed.into_iter().map(Box::from));
+        let mut work: BTreeSet<Box<str>> = std::mem::take(&mut self.services.dirty);
+        for (name, slot) in &self.services.slots {
+            if slot.out.as_ref().is_some_and(|o| o.volatile) {
+                work.insert(name.clone());
+            }
+        }
+        for name in work {
+            self.compile_service(&name, resolve);
+        }
+
+        for (_, out) in std::mem::take(&mut self.routers.removed) {
+            self.remove_router(&out);
+        }
+        let clash_changed = self.routers.update_clash();
+        self.routers.dirty.extend(clash_changed.into_iter().map(Box::from));
+        for name in std::mem::take(&mut self.routers.dirty) {
+            self.compile_router(&name);
+        }
+    }
+
+    /// Marks the routers that name service `name` (as written) dirty: under either qualified name it answers to.
+    fn touch_dependents(&mut self, name: &str) {
+        for q in [qualify(name), format!("{name}@http")] {
+            if let Some(routers) = self.dependents.get(&q) {
+                self.routers.dirty.extend(routers.iter().cloned());
+            }
+        }
+    }
+
+    fn compile_service(&mut self, name: &str, resolve: Resolver<'_>) {
+        let Some(slot) = self.services.slots.get(name) else {
+            return;
+        };
+        let clash = self.services.clashes(name);
+        let (key, built) = if slot.repeated {
+            let full = format!("{name}@http");
+            let report = entry::rejected_service(&full, REPEATED);
+            ((full, REJECTED, name.to_string()), Err(report))
+        } else if let Err(reason) = &slot.entry.result {
+            let full = format!("{name}@http");
+            let report = entry::rejected_service(&full, reason);
+            ((full, REJECTED, name.to_string()), Err(report))
+        } else {
+            let built = entry::service(name, &slot.entry, clash, resolve, &mut self.slots);
+            ((built.report.name.clone(), VALID, name.to_string()), Ok(built))
+        };
+        let old = self
+            .services
+            .slots
+            .get_mut(name)
+            .and_then(|slot| slot.out.take());
+        if let Some(old) = &old {
+            self.remove_service(old);
+        }
+        let (report, state, volatile) = match built {
+            Ok(built) => {
+                if let Some(service) = &built.service {
+                    self.served.insert(key.clone(), service.clone());
+                }
+                if let Some(plan) = built.health {
+                    self.health.insert(key.clone(), plan);
+                }
+                let state = match built.service {
+                    Some(service) => ServiceState::Enabled(service),
+                    None => ServiceState::Disabled,
+                };
+                (built.report, state, built.volatile)
+            }
+            Err(report) => (report, ServiceState::Disabled, false),
+        };
+        self.insert_service_member(key.clone(), report);
+        let valid = key.1 == VALID;
+        let changed = old.as_ref().is_none_or(|o| o.valid != valid || !o.state.same(&state));
+        if let Some(slot) = self.services.slots.get_mut(name) {
+            slot.out = Some(ServiceOut {
+                key,
+                state,
+                valid,
+                volatile,
+            });
+        }
+        if changed {
+            self.touch_dependents(name);
+        }
+    }
+
+    fn remove_service(&mut self, out: &ServiceOut) {
+        self.service_members.remove(&out.key);
+        self.served.remove(&out.key);
+        self.health.remove(&out.key);
+    }
+
+    /// Inserts a service's report; it is rendered (with its `usedBy`) at the end of the compile.
+    fn insert_service_member(&mut self, key: Key, base: ServiceReport) {
+        self.stale.insert(base.name.clone());
+        self.service_members.insert(key, ServiceMember { base, rendered: None });
+    }
+
+    /// What routers naming qualified service `q` see: an entry given as `q` or as `q` without `@http`; an entry
+    /// the decoder rejected disables the name whatever else uses it.
+    fn service_state(&self, q: &str) -> ServiceState {
+        let mut state = ServiceState::Missing;
+        let bare = q.strip_suffix("@http");
+        for name in [Some(q), bare].into_iter().flatten() {
+            let Some(slot) = self.services.slots.get(name) else {
+                continue;
+            };
+            if !slot.valid() {
+                if bare == Some(name) {
+                    return ServiceState::Disabled;
+                }
+                continue;
+            }
+            if qualify(name) == q {
+                if let Some(out) = &slot.out {
+                    state = out.state.clone();
+                }
+            }
+        }
+        state
+    }
+
+    fn compile_router(&mut self, name: &str) {
+        let Some(slot) = self.routers.slots.get(name) else {
+            return;
+        };
+        let mut certs = Vec::new();
+        let mut def = None;
+        let mut depends_on = String::new();
+        let (key, report) = if slot.repeated {
+            let full = format!("{name}@http");
+            let report = entry::rejected_router(&full, REPEATED);
+            ((full, REJECTED, name.to_string()), report)
+        } else {
+            match &slot.entry.result {
+                Err(reason) => {
+                    let full = format!("{name}@http");
+                    let report = entry::rejected_router(&full, reason);
+                    ((full, REJECTED, name.to_string()), report)
+                }
+                Ok(conf) => {
+                    let clash = self.routers.clashes(name);
+                    let q = conf.service.as_deref().map(qualify).unwrap_or_default();
+                    let state = if q.is_empty() {
+                        ServiceState::Missing
+                    } else {
+                        self.service_state(&q)
+                    };
+                    let built =
+                        entry::router(name, conf, &slot.entry.warnings, clash, &state, &self.entry_points);
+                    certs = built.certs;
+                    def = built.def;
+                    depends_on = built.service;
+                    ((built.report.name.clone(), VALID, name.to_string()), built.report)
+                }
+            }
+        };
+        let old = self.routers.slots.get_mut(name).and_then(|slot| slot.out.take());
+        if let Some(old) = &old {
+            self.remove_router(old);
+        }
+        if !depends_on.is_empty() {
+            self.dependents
+                .entry(depends_on.clone())
+                .or_default()
+                .insert(name.into());
+        }
+        let out = self.insert_router(key, report, def, certs, depends_on);
+        if let Some(slot) = self.routers.slots.get_mut(name) {
+            slot.out = Some(out);
+        }
+    }
+
+    /// Puts one router into the outputs.
+    fn insert_router(
+        &mut self,
+        key: Key,
+        report: RouterReport,
+        def: Option<RouterDef>,
+        certs: Vec<CertWant>,
+        depends_on: String,
+    ) -> RouterOut {
+        let mut order = None;
+        let mut uses = None;
+        if let Some(def) = def {
+            let service = def.service.name.clone();
+            self.used_by
+                .entry(service.clone())
+                .or_default()
+                .insert(def.name.clone());
+            self.stale.insert(service.clone());
+            uses = Some(service);
+            let at = (Reverse(def.priority), def.name.clone());
+            self.order.insert(at.clone(), Arc::new(def));
+            order = Some(at);
+        }
+        if !certs.is_empty() {
+            self.certs.insert(key.clone(), certs);
+            self.certs_changed = true;
+        }
+        let rawdata = rawdata::router_member(&report);
+        self.router_members.insert(
+            key.clone(),
+            RouterMember {
+                report: Arc::new(report),
+                rawdata,
+            },
+        );
+        RouterOut {
+            key,
+            order,
+            depends_on,
+            uses,
+        }
+    }
+
+    fn remove_router(&mut self, out: &RouterOut) {
+        if let Some(at) = &out.order {
+            self.order.remove(at);
+        }
+        self.router_members.remove(&out.key);
+        if self.certs.remove(&out.key).is_some() {
+            self.certs_changed = true;
+        }
+        if let Some(service) = &out.uses {
+            if let Some(users) = self.used_by.get_mut(service) {
+                users.remove(&out.key.0);
+                if users.is_empty() {
+                    self.used_by.remove(service);
+                }
+            }
+            self.stale.insert(service.clone());
+        }
+        if !out.depends_on.is_empty() {
+            if let Some(routers) = self.dependents.get_mut(&out.depends_on) {
+                routers.remove(out.key.2.as_str());
+                if routers.is_empty() {
+                    self.dependents.remove(&out.depends_on);
+                }
+            }
+        }
+    }
+
+    /// Replaces the route files' routers and services with those of `files`.
+    fn compile_files(&mut self, files: Option<&RouteFiles>, resolve: Resolver<'_>) {
+        for (out, service) in std::mem::take(&mut self.files) {
+            self.remove_router(&out);
+            if let Some(service) = service {
+                self.service_members.remove(&service);
+                self.served.remove(&service);
+                self.health.remove(&service);
+            }
+        }
+        let Some(f) = files else {
+            return;
+        };
+        let mut services: Vec<Arc<Service>> = Vec::new();
+        let (defs, errors) = file_routers(&f.specs, resolve, &mut services, &mut self.slots);
         let checked: HashMap<String, &serde_json::Value> = f
             .specs
             .iter()
             .filter_map(|spec| Some((format!("{}@{ROUTES}", spec.id), spec.health_check.as_ref()?)))
             .collect();
-        for (index, s) in services.iter().enumerate().skip(first_service) {
-            let urls: Vec<String> = s.servers.iter().map(|u| format!("http://{}", u.authority)).collect();
-            let mut errors = Vec::new();
-            if let Some(raw) = checked.get(&s.name) {
+        let mut outs = Vec::new();
+        for def in defs {
+            let service = def.service.clone();
+            let urls: Vec<String> = service
+                .servers
+                .iter()
+                .map(|u| format!("http://{}", u.authority))
+                .collect();
+            let mut service_errors = Vec::new();
+            let service_key: Key = (service.name.clone(), FILE, String::new());
+            if let Some(raw) = checked.get(&service.name) {
                 // The loader validated it already; a failure here would be a loader bug, reported all the same.
                 match crate::health::config::parse(raw) {
-                    Ok((check, _)) => health.push(HealthPlan {
-                        service: index,
-                        check: Arc::new(check),
-                        urls: urls.clone(),
-                    }),
-                    Err(e) => errors.push(e.to_string()),
+                    Ok((check, _)) => {
+                        self.health.insert(
+                            service_key.clone(),
+                            HealthPlan {
+                                service: service.clone(),
+                                check: Arc::new(check),
+                                urls: urls.clone(),
+                            },
+                        );
+                    }
+                    Err(e) => service_errors.push(e.to_string()),
                 }
             }
-            report.services.push(ServiceReport {
-                name: s.name.clone(),
-                provider: ROUTES,
-                servers: urls,
-                pass_host_header: s.pass_host_header,
-                errors,
-                used_by: Vec::new(),
-            });
-        }
-        for def in defs {
-            report.routers.push(RouterReport {
+            self.served.insert(service_key.clone(), service.clone());
+            let report = RouterReport {
                 name: def.name.clone(),
                 provider: ROUTES,
                 rule: def.rule.source().to_string(),
-                service: services.get(def.service).map(|s| s.name.clone()).unwrap_or_default(),
+                service: service.name.clone(),
                 priority: def.priority,
-                entry_points: entry_points.to_vec(),
+                entry_points: self.entry_points.clone(),
                 tls: None,
                 middlewares: Vec::new(),
                 errors: Vec::new(),
                 warnings: Vec::new(),
-            });
-            routers.push(def);
+            };
+            let key: Key = (def.name.clone(), FILE, String::new());
+            let out = self.insert_router(key, report, Some(def), Vec::new(), String::new());
+            self.insert_service_member(
+                service_key.clone(),
+                ServiceReport {
+                    name: service.name.clone(),
+                    provider: ROUTES,
+                    servers: urls,
+                    pass_host_header: service.pass_host_header,
+                    errors: service_errors,
+                    used_by: Vec::new(),
+                },
+            );
+            outs.push((out, Some(service_key)));
         }
         for e in errors {
-            let text = e.to_string();
-            report.routers.push(RouterReport {
-                name: format!("{}@{ROUTES}", e.id()),
+            let name = format!("{}@{ROUTES}", e.id());
+            let report = RouterReport {
+                name: name.clone(),
                 provider: ROUTES,
                 rule: String::new(),
                 service: String::new(),
@@ -198,382 +795,56 @@ pub fn compile(
                 entry_points: Vec::new(),
                 tls: None,
                 middlewares: Vec::new(),
-                errors: vec![text],
+                errors: vec![e.to_string()],
                 warnings: Vec::new(),
-            });
+            };
+            let key: Key = (name, FILE_ERROR, e.id().to_string());
+            let out = self.insert_router(key, report, None, Vec::new(), String::new());
+            outs.push((out, None));
         }
+        self.files = outs;
     }
 
-    // usedBy, from the enabled routers.
-    let mut used: HashMap<&str, Vec<String>> = HashMap::new();
-    for r in report.routers.iter().filter(|r| r.errors.is_empty()) {
-        used.entry(r.service.as_str()).or_default().push(r.name.clone());
-    }
-    let used: HashMap<String, Vec<String>> = used.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    for s in &mut report.services {
-        s.used_by = used.get(&s.name).cloned().unwrap_or_default();
-        s.used_by.sort();
-    }
-    report.routers.sort_by(|a, b| a.name.cmp(&b.name));
-    report.services.sort_by(|a, b| a.name.cmp(&b.name));
-    Compiled {
-        table: RouteTable::build(routers, services),
-        report,
-        certs,
-        health,
-    }
-}
-
-/// Where [`compile_provider`] puts what it builds.
-struct Out<'a> {
-    routers: &'a mut Vec<RouterDef>,
-    services: &'a mut Vec<Service>,
-    report: &'a mut Report,
-    certs: &'a mut Vec<CertWant>,
-    health: &'a mut Vec<HealthPlan>,
-}
-
-fn compile_provider(d: &Dynamic, entry_points: &[String], resolve: Resolver<'_>, out: Out<'_>) {
-    let Out {
-        routers,
-        services,
-        report,
-        certs,
-        health,
-    } = out;
-    // Services first: routers refer to them by name.
-    let mut by_name: BTreeMap<String, Option<usize>> = BTreeMap::new();
-    let service_clash = clashing(d.services.keys());
-    let router_clash = clashing(d.routers.keys());
-    for (name, conf) in &d.services {
-        let full = qualify(name);
-        if service_clash.contains(&full) {
-            by_name.insert(full.clone(), None);
-            report.services.push(ServiceReport {
-                name: full,
-                provider: HTTP,
-                servers: Vec::new(),
-                pass_host_header: true,
-                errors: vec![format!("service {name:?}: {CLASH}")],
-                used_by: Vec::new(),
-            });
-            continue;
-        }
-        let mut sr = ServiceReport {
-            name: full.clone(),
-            provider: HTTP,
-            servers: Vec::new(),
-            pass_host_header: true,
-            errors: Vec::new(),
-            used_by: Vec::new(),
-        };
-        match &conf.kind {
-            ServiceKind::LoadBalancer(lb) => {
-                sr.pass_host_header = lb.pass_host_header;
-                let mut upstreams = Vec::new();
-                let mut urls = Vec::new();
-                for server in &lb.servers {
-                    sr.servers.push(server.url.clone());
-                    // Traefik: no weight is 1, a weight of 0 or less takes the server out of rotation.
-                    let weight = match server.weight {
-                        None => 1,
-                        Some(w) if w <= 0 => continue,
-                        Some(w) => u32::try_from(w).unwrap_or(u32::MAX),
-                    };
-                    match server_target(&server.url) {
-                        Ok(t) => match resolve(&t) {
-                            Ok(addrs) if !addrs.is_empty() => {
-                                for addr in addrs {
-                                    urls.push(server.url.clone());
-                                    upstreams.push(Upstream {
-                                        addr,
-                                        authority: t.to_string(),
-                                        weight,
-                                    });
-                                }
-                            }
-                            Ok(_) => sr
-                                .errors
-                                .push(format!("server {:?}: {} resolves to no address", server.url, t)),
-                            Err(e) => sr
-                                .errors
-                                .push(format!("server {:?}: cannot resolve {}: {e}", server.url, t)),
-                        },
-                        Err(reason) => sr.errors.push(format!("server {:?}: {reason}", server.url)),
-                    }
+    /// Renders the services inserted or whose `usedBy` changed.
+    fn refresh_stale(&mut self) {
+        for q in std::mem::take(&mut self.stale) {
+            let users = self.used_by.get(&q);
+            for (_, member) in self
+                .service_members
+                .range_mut((q.clone(), 0, String::new())..)
+                .take_while(|(k, _)| k.0 == q)
+            {
+                let mut report = member.base.clone();
+                if let Some(users) = users {
+                    report.used_by = users.iter().cloned().collect();
                 }
-                if let Some(raw) = &lb.health_check {
-                    match crate::health::config::parse(raw) {
-                        Ok((check, notes)) => {
-                            sr.errors.extend(notes);
-                            health.push(HealthPlan {
-                                service: services.len(),
-                                check: Arc::new(check),
-                                urls,
-                            });
-                        }
-                        // The service still serves; without a usable check its servers count as up.
-                        Err(e) => sr.errors.push(format!("{e}; servers are not health-checked")),
-                    }
-                }
-                by_name.insert(full.clone(), Some(services.len()));
-                services.push(Service::new(full, upstreams.into_boxed_slice(), lb.pass_host_header));
-            }
-            ServiceKind::Unsupported(kind) => {
-                sr.errors
-                    .push(format!("service type {kind:?} is not supported by ringress"));
-                by_name.insert(full, None);
-            }
-        }
-        report.services.push(sr);
-    }
-    for bad in d.invalid.iter().filter(|b| b.section == Section::Service) {
-        by_name.insert(bad.name.clone(), None);
-        report.services.push(ServiceReport {
-            name: bad.name.clone(),
-            provider: HTTP,
-            servers: Vec::new(),
-            pass_host_header: true,
-            errors: vec![bad.reason.clone()],
-            used_by: Vec::new(),
-        });
-    }
-
-    let warnings_of = router_warnings(&d.warnings);
-    let mut reports = Vec::with_capacity(d.routers.len());
-    for (name, conf) in &d.routers {
-        let full = qualify(name);
-        let service = conf.service.as_deref().map(qualify).unwrap_or_default();
-        let mut rr = RouterReport {
-            name: full.clone(),
-            provider: HTTP,
-            rule: conf.rule.clone(),
-            service: service.clone(),
-            priority: conf.priority.unwrap_or(0),
-            entry_points: conf.entry_points.clone().unwrap_or_else(|| entry_points.to_vec()),
-            tls: conf.tls.as_ref().map(tls_json),
-            middlewares: conf.middlewares.clone(),
-            errors: Vec::new(),
-            warnings: warnings_of
-                .get(full.as_str())
-                .map(|found| found.iter().map(|w| w.to_string()).collect())
-                .unwrap_or_default(),
-        };
-        if router_clash.contains(&full) {
-            rr.errors.push(format!("router {name:?}: {CLASH}"));
-        }
-        let rule = match crate::rule::parse(&conf.rule) {
-            Ok(r) => {
-                rr.priority = conf.priority.unwrap_or_else(|| r.priority());
-                Some(r)
-            }
-            Err(e) => {
-                rr.errors.push(format!("invalid rule: {e}"));
-                None
-            }
-        };
-        let svc = if service.is_empty() {
-            rr.errors.push("the router has no service".to_string());
-            None
-        } else {
-            match by_name.get(&service) {
-                Some(Some(i)) => Some(*i),
-                Some(None) => {
-                    rr.errors.push(format!("the service {service:?} is disabled"));
-                    None
-                }
-                None => {
-                    rr.errors.push(format!("the service {service:?} does not exist"));
-                    None
-                }
-            }
-        };
-        for m in &conf.middlewares {
-            rr.errors.push(format!(
-                "middleware {:?} is not supported by ringress; the router is not served without it",
-                qualify(m)
-            ));
-        }
-        let mask = match &conf.entry_points {
-            None => u64::MAX,
-            Some(names) => {
-                let mut mask = 0u64;
-                for n in names {
-                    match entry_points.iter().position(|e| e == n) {
-                        Some(i) if i < 64 => mask |= 1 << i,
-                        _ => rr.warnings.push(format!("entryPoint {n:?} does not exist")),
-                    }
-                }
-                if mask == 0 {
-                    rr.errors.push("no valid entryPoint for this router".to_string());
-                }
-                mask
-            }
-        };
-        if let (Some(rule), Some(svc), true) = (rule, svc, rr.errors.is_empty()) {
-            if let Some(resolver) = conf.tls.as_ref().and_then(|t| t.cert_resolver.as_ref()) {
-                cert_wants(resolver, &full, &rule, conf.tls.as_ref(), certs);
-            }
-            routers.push(RouterDef {
-                name: full,
-                rule,
-                priority: rr.priority,
-                entry_points: mask,
-                transport: if conf.tls.is_some() {
-                    Transport::Tls
-                } else {
-                    Transport::Plain
-                },
-                service: svc,
-            });
-        }
-        reports.push(rr);
-    }
-    push_by_name(reports, &mut report.routers);
-    for bad in d.invalid.iter().filter(|b| b.section == Section::Router) {
-        report.routers.push(RouterReport {
-            name: bad.name.clone(),
-            provider: HTTP,
-            rule: String::new(),
-            service: String::new(),
-            priority: 0,
-            entry_points: Vec::new(),
-            tls: None,
-            middlewares: Vec::new(),
-            errors: vec![bad.reason.clone()],
-            warnings: Vec::new(),
-        });
-    }
-}
-
-/// The certificates a router with `tls.certResolver` asks for: its `tls.domains` as written (one certificate per
-/// entry), else one certificate per `Host()` name of its rule (so one name whose DNS is not ready never blocks
-/// another; Traefik bundles them).
-fn cert_wants(resolver: &str, router: &str, rule: &crate::rule::Rule, tls: Option<&TlsConf>, out: &mut Vec<CertWant>) {
-    let want = |main: &str, sans: Vec<String>| CertWant {
-        resolver: resolver.to_string(),
-        main: main.to_ascii_lowercase(),
-        sans,
-        router: router.to_string(),
-    };
-    match tls.map(|t| t.domains.as_slice()).unwrap_or_default() {
-        [] => out.extend(rule.named_hosts().iter().map(|h| want(h, Vec::new()))),
-        domains => out.extend(
-            domains
-                .iter()
-                .map(|d| want(&d.main, d.sans.iter().map(|s| s.to_ascii_lowercase()).collect())),
-        ),
-    }
-}
-
-/// Appends `reports` sorted by name (stable), moving positions rather than reports while sorting, so the report's
-/// final sort finds them as one sorted run instead of sorting 100,000 large entries.
-fn push_by_name(reports: Vec<RouterReport>, out: &mut Vec<RouterReport>) {
-    let mut order: Vec<usize> = (0..reports.len()).collect();
-    order.sort_by(|&a, &b| reports[a].name.cmp(&reports[b].name));
-    let mut slots: Vec<Option<RouterReport>> = reports.into_iter().map(Some).collect();
-    out.reserve(slots.len());
-    out.extend(order.iter().filter_map(|&i| slots.get_mut(i).and_then(Option::take)));
-}
-
-/// The decoder's warnings about routers (they start `router "<full>": `), without that prefix, by qualified
-/// router name: one pass over the warnings, not one per router.
-fn router_warnings(all: &[String]) -> HashMap<&str, Vec<&str>> {
-    let mut by_router: HashMap<&str, Vec<&str>> = HashMap::new();
-    for w in all {
-        let Some(rest) = w.strip_prefix("router \"") else {
-            continue;
-        };
-        // A name may itself hold `": `: file the warning under every name it could belong to.
-        for (end, _) in rest.match_indices("\": ") {
-            if let (Some(full), Some(text)) = (rest.get(..end), rest.get(end + 3..)) {
-                by_router.entry(full).or_default().push(text);
+                let rawdata = rawdata::service_member(&report, None);
+                member.rendered = Some((Arc::new(report), rawdata));
             }
         }
     }
-    by_router
 }
 
-/// A router's `tls` section as Traefik's API shows it.
-fn tls_json(t: &TlsConf) -> serde_json::Value {
-    let mut o = serde_json::Map::new();
-    if let Some(r) = &t.cert_resolver {
-        o.insert("certResolver".into(), serde_json::json!(r));
-    }
-    if !t.domains.is_empty() {
-        let domains: Vec<serde_json::Value> = t
-            .domains
-            .iter()
-            .map(|d| serde_json::json!({ "main": d.main, "sans": d.sans }))
-            .collect();
-        o.insert("domains".into(), serde_json::Value::Array(domains));
-    }
-    if let Some(opt) = &t.options {
-        o.insert("options".into(), serde_json::json!(opt));
-    }
-    serde_json::Value::Object(o)
-}
+/// Why every copy of a name given twice is ignored.
+const REPEATED: &str = "defined more than once (every copy ignored)";
 
-/// `name` qualified with the HTTP provider unless it already names a provider.
-const CLASH: &str = "another entry has the same name once `@http` is added (e.g. `a` and `a@http`); both are disabled";
-
-/// Qualified names that two provider entries share (`a` and `a@http`): neither may silently win.
-fn clashing<'a>(names: impl Iterator<Item = &'a String>) -> std::collections::HashSet<String> {
-    let mut seen = std::collections::HashSet::new();
-    let mut clash = std::collections::HashSet::new();
-    for n in names {
-        let full = qualify(n);
-        if !seen.insert(full.clone()) {
-            clash.insert(full);
+/// The members of `map` in name order, keeping only the last of entries that share a name.
+fn last_of_each_name<T>(map: &BTreeMap<Key, T>, member: impl Fn(&T) -> Arc<str>) -> Vec<Arc<str>> {
+    let mut out: Vec<Arc<str>> = Vec::with_capacity(map.len());
+    let mut last: Option<&str> = None;
+    for (key, value) in map {
+        if last == Some(key.0.as_str()) {
+            out.pop();
         }
+        out.push(member(value));
+        last = Some(key.0.as_str());
     }
-    clash
-}
-
-fn qualify(name: &str) -> String {
-    if name.contains('@') {
-        name.to_string()
-    } else {
-        format!("{name}@{HTTP}")
-    }
-}
-
-/// The `host:port` of a server URL (`http://10.50.0.2:24207`, path ignored as Traefik does).
-fn server_target(url: &str) -> Result<Target, String> {
-    let rest = match url.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-        Some((scheme, _)) => return Err(format!("scheme {scheme:?} is not supported (http only)")),
-        None => return Err("not a URL (expected http://host:port)".to_string()),
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') {
-        return Err("credentials in server URLs are not supported".to_string());
-    }
-    let with_port = if authority.ends_with(']') || !authority.contains(':') {
-        format!("{authority}:80")
-    } else {
-        authority.to_string()
-    };
-    Target::parse(&with_port).map_err(|e| e.to_string())
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn server_urls() {
-        assert_eq!(
-            server_target("http://10.50.0.2:24207").map(|t| t.to_string()),
-            Ok("10.50.0.2:24207".into())
-        );
-        assert_eq!(server_target("http://app:8080/base/path").map(|t| t.port), Ok(8080));
-        assert_eq!(server_target("http://app").map(|t| t.port), Ok(80));
-        assert_eq!(server_target("http://[::1]:81").map(|t| t.port), Ok(81));
-        assert!(server_target("https://app:443").is_err());
-        assert!(server_target("app:80").is_err());
-        assert!(server_target("http://u:p@app:80").is_err());
-    }
 
     fn literal(t: &Target) -> io::Result<Vec<SocketAddr>> {
         let ip: std::net::IpAddr = t.host.parse().map_err(|_| io::Error::other("not an IP literal"))?;
@@ -599,9 +870,14 @@ mod tests {
                 "s":{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:9001"}]}},
                 "t":{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:9002"}]}},
                 "t@http":{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:9003"}]}}}}}"#;
-        let d = crate::provider::decode(body).expect("decodes");
-        let c = compile(Some(&d), None, &["web".to_string()], &mut literal);
-        let clashed: Vec<&RouterReport> = c.report.routers.iter().filter(|r| r.name == "a@http").collect();
+        let c = compile(Some(body), None, &["web".to_string()], &mut literal).expect("compiles");
+        let clashed: Vec<&RouterReport> = c
+            .report
+            .routers
+            .iter()
+            .map(|r| &**r)
+            .filter(|r| r.name == "a@http")
+            .collect();
         assert_eq!(clashed.len(), 2);
         assert!(
             clashed.iter().all(|r| r.errors.iter().any(|e| e.contains("same name"))),
@@ -630,9 +906,8 @@ mod tests {
             "services":{
                 "ok":{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:9001"},{"url":"https://127.0.0.1:9443"}]}},
                 "w":{"weighted":{"services":[]}}}}}"#;
-        let d = crate::provider::decode(body).expect("decodes");
         let eps = vec!["web".to_string(), "websecure".to_string()];
-        let c = compile(Some(&d), None, &eps, &mut literal);
+        let c = compile(Some(body), None, &eps, &mut literal).expect("compiles");
         assert!(report_of(&c, "ok@http").errors.is_empty());
         assert!(report_of(&c, "badrule@http").errors[0].starts_with("invalid rule: at "));
         assert!(report_of(&c, "nosvc@http").errors[0].contains("\"missing@http\" does not exist"));
@@ -675,11 +950,8 @@ mod tests {
         let file = dir.join("routes.yml");
         std::fs::write(&file, "- id: files.test/app\n  target: 127.0.0.1:9002\n").expect("write");
         let files = crate::route::load_route_files(&file);
-        let d = crate::provider::decode(
-            br#"{"http":{"routers":{"f":{"rule":"Host(`files.test`)","service":"f"}},"services":{"f":{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:9001"}]}}}}}"#,
-        )
-        .expect("decodes");
-        let c = compile(Some(&d), Some(&files), &["web".to_string()], &mut literal);
+        let body = br#"{"http":{"routers":{"f":{"rule":"Host(`files.test`)","service":"f"}},"services":{"f":{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:9001"}]}}}}}"#;
+        let c = compile(Some(body), Some(&files), &["web".to_string()], &mut literal).expect("compiles");
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(c.table.len(), 2);
         let names: Vec<&str> = c.table.routers().iter().map(|r| r.name.as_str()).collect();
@@ -692,9 +964,215 @@ mod tests {
         assert_eq!((r.provider, r.service.as_str()), (ROUTES, "files.test/app@routes"));
     }
 
+}
+
+#[cfg(test)]
+mod incremental {
+    //! One compiler fed a sequence of bodies must end where a compile from nothing of the last body ends.
+
+    use std::fmt::Write as _;
+
+    use super::*;
+
+    /// IP literals resolve to themselves; `dns-N` to 127.0.0.N; anything else fails.
+    fn resolve(t: &Target) -> io::Result<Vec<SocketAddr>> {
+        if let Ok(ip) = t.host.parse::<std::net::IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, t.port)]);
+        }
+        match t.host.strip_prefix("dns-").and_then(|n| n.parse::<u8>().ok()) {
+            Some(n) => Ok(vec![SocketAddr::from(([127, 0, 0, n], t.port))]),
+            None => Err(io::Error::other("no such host")),
+        }
+    }
+
+    /// Everything observable about a compile, as text.
+    fn observe(c: &Compiled, document: &Rawdata) -> String {
+        let mut out = String::new();
+        for r in c.table.routers() {
+            let s = &r.service;
+            let _ = writeln!(
+                out,
+                "router {} {} {:x} {:?} {} -> {} {:?} {}",
+                r.name,
+                r.priority,
+                r.entry_points,
+                r.transport,
+                r.rule.source(),
+                s.name,
+                s.servers,
+                s.pass_host_header
+            );
+        }
+        let mut services: Vec<String> = c
+            .table
+            .services()
+            .iter()
+            .map(|s| format!("service {} {:?} {}", s.name, s.servers, s.pass_host_header))
+            .collect();
+        services.sort();
+        for s in services {
+            let _ = writeln!(out, "{s}");
+        }
+        let mut plans: Vec<String> = c
+            .health
+            .iter()
+            .map(|p| format!("health {} {:?} {:?}", p.service.name, p.urls, p.check))
+            .collect();
+        plans.sort();
+        for p in plans {
+            let _ = writeln!(out, "{p}");
+        }
+        let _ = writeln!(out, "{:?}", c.report);
+        assert_eq!(
+            document.to_text(),
+            rawdata::render(&c.report, &Health::new()),
+            "the document built from kept members is the one rendered from the report"
+        );
+        out.push_str(&document.to_text());
+        out
+    }
+
+    /// Slots of the table's services are distinct and below its slot count.
+    fn check_slots(table: &RouteTable) {
+        let mut used = vec![false; table.slot_count()];
+        for s in table.services() {
+            for i in 0..s.servers.len() {
+                let slot = s.first_slot as usize + i;
+                assert!(slot < used.len(), "{} slot {slot} of {}", s.name, used.len());
+                assert!(!std::mem::replace(&mut used[slot], true), "slot {slot} given twice");
+            }
+        }
+    }
+
+    /// A small deterministic generator.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            ((self.0 >> 33) as usize) % n
+        }
+    }
+
+    const ROUTER_NAMES: [&str; 9] = ["a", "a@http", "b", "c", "d", "e@docker", "f", "g", "h"];
+    const SERVICE_NAMES: [&str; 7] = ["s", "s@http", "t", "u", "v", "w", "x@docker"];
+
+    fn router_value(rng: &mut Lcg) -> String {
+        let service = SERVICE_NAMES[rng.next(SERVICE_NAMES.len())];
+        let host = ["one.test", "two.test", "three.test"][rng.next(3)];
+        match rng.next(10) {
+            0 => r#"{"rule":5,"service":"s"}"#.to_string(),
+            1 => format!(r#"{{"rule":"Host(`{host}`","service":"{service}"}}"#),
+            2 => format!(r#"{{"rule":"Host(`{host}`)","service":"{service}","middlewares":["auth"]}}"#),
+            3 => format!(
+                r#"{{"rule":"Host(`{host}`)","service":"{service}","tls":{{"certResolver":"le"}},"entryPoints":["websecure"]}}"#
+            ),
+            4 => format!(r#"{{"rule":"PathPrefix(`/p`)","service":"{service}","priority":7,"bogus":1}}"#),
+            5 => format!(r#"{{"rule":"HostRegexp(`^.+\\.test$`)","service":"{service}"}}"#),
+            6 => format!(r#"{{"rule":"Host(`{host}`)","service":"missing"}}"#),
+            7 => "null".to_string(),
+            _ => format!(r#"{{"rule":"Host(`{host}`) || Host(`www.{host}`)","service":"{service}"}}"#),
+        }
+    }
+
+    fn service_value(rng: &mut Lcg) -> String {
+        let port = 9000 + rng.next(4);
+        match rng.next(8) {
+            0 => r#"{"weighted":{"services":[]}}"#.to_string(),
+            1 => r#"{"loadBalancer":{"servers":"x"}}"#.to_string(),
+            2 => format!(r#"{{"loadBalancer":{{"servers":[{{"url":"http://dns-{}:{port}"}}]}}}}"#, 1 + rng.next(3)),
+            3 => format!(r#"{{"loadBalancer":{{"servers":[{{"url":"http://nowhere:{port}"}}]}}}}"#),
+            4 => format!(
+                r#"{{"loadBalancer":{{"servers":[{{"url":"http://127.0.0.1:{port}"}},{{"url":"http://127.0.0.2:{port}","weight":3}}],"healthCheck":{{"path":"/h","interval":"5s"}}}}}}"#
+            ),
+            5 => format!(r#"{{"loadBalancer":{{"servers":[{{"url":"http://127.0.0.1:{port}"}}],"passHostHeader":false}}}}"#),
+            _ => format!(r#"{{"loadBalancer":{{"servers":[{{"url":"http://127.0.0.1:{port}"}}]}}}}"#),
+        }
+    }
+
+    /// The body of `routers` and `services` (name, raw value); a name may repeat.
+    fn body(routers: &[(String, String)], services: &[(String, String)]) -> Vec<u8> {
+        let map = |entries: &[(String, String)]| {
+            entries
+                .iter()
+                .map(|(n, v)| format!("{}:{v}", serde_json::Value::String(n.clone())))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        format!(
+            r#"{{"http":{{"routers":{{{}}},"services":{{{}}}}}}}"#,
+            map(routers),
+            map(services)
+        )
+        .into_bytes()
+    }
+
     #[test]
-    fn qualified_names() {
-        assert_eq!(qualify("83a6"), "83a6@http");
-        assert_eq!(qualify("api@internal"), "api@internal");
+    fn a_sequence_of_bodies_ends_where_a_fresh_compile_does() {
+        let entry_points = vec!["web".to_string(), "websecure".to_string()];
+        for seed in 1..=12u64 {
+            let mut rng = Lcg(seed);
+            let mut routers: Vec<(String, String)> = Vec::new();
+            let mut services: Vec<(String, String)> = Vec::new();
+            let mut compiler = Compiler::new(entry_points.clone());
+            let mut certs: Option<Vec<CertWant>> = None;
+            for step in 0..60 {
+                // Change a few entries: add, replace, remove, repeat a name.
+                for _ in 0..1 + rng.next(3) {
+                    match rng.next(7) {
+                        0 | 1 => {
+                            let name = ROUTER_NAMES[rng.next(ROUTER_NAMES.len())].to_string();
+                            let value = router_value(&mut rng);
+                            match routers.iter_mut().find(|(n, _)| *n == name) {
+                                Some(entry) => entry.1 = value,
+                                None => routers.push((name, value)),
+                            }
+                        }
+                        2 | 3 => {
+                            let name = SERVICE_NAMES[rng.next(SERVICE_NAMES.len())].to_string();
+                            let value = service_value(&mut rng);
+                            match services.iter_mut().find(|(n, _)| *n == name) {
+                                Some(entry) => entry.1 = value,
+                                None => services.push((name, value)),
+                            }
+                        }
+                        4 if !routers.is_empty() => {
+                            routers.remove(rng.next(routers.len()));
+                        }
+                        5 if !services.is_empty() => {
+                            services.remove(rng.next(services.len()));
+                        }
+                        6 if !routers.is_empty() && routers.len() < 14 => {
+                            let copy = routers[rng.next(routers.len())].clone();
+                            routers.push(copy);
+                        }
+                        _ => {}
+                    }
+                }
+                let bytes = body(&routers, &services);
+                compiler.set_provider(bytes.clone()).expect("a valid body");
+                let kept = compiler.compile(None, &mut resolve);
+                if let Some(c) = &kept.certs {
+                    certs = Some(c.clone());
+                }
+                let fresh = compile(Some(&bytes), None, &entry_points, &mut resolve).expect("compiles");
+                check_slots(&kept.table);
+                let fresh_doc = Rawdata::from_report(&fresh.report, &Health::new());
+                let mut from_scratch = Compiler::new(entry_points.clone());
+                from_scratch.set_provider(bytes.clone()).expect("valid");
+                let _ = from_scratch.compile(None, &mut resolve);
+                assert_eq!(
+                    observe(&kept, &compiler.rawdata(&Health::new())),
+                    observe(&fresh, &fresh_doc),
+                    "seed {seed} step {step}: {}",
+                    String::from_utf8_lossy(&bytes)
+                );
+                assert_eq!(
+                    certs.as_ref(),
+                    fresh.certs.as_ref(),
+                    "seed {seed} step {step}: certificates"
+                );
+            }
+        }
     }
 }

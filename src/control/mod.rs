@@ -11,6 +11,7 @@
 //! a client socket, and a worker never waits for it.
 
 pub mod compile;
+mod entry;
 pub mod rawdata;
 pub mod status;
 
@@ -26,13 +27,12 @@ use crate::balance::DownSet;
 use crate::challenge::Challenges;
 use crate::health::monitor::{Monitor, Target};
 use crate::health::prober::Prober;
-use crate::provider::dynamic::{decode, Dynamic};
 use crate::provider::http::HttpSource;
 use crate::provider::TokenSource;
 use crate::route::{load_route_files, resolve_system, RouteFiles, RouteTable};
 use crate::snapshot::{Graveyard, HealthUpdate, Snapshot};
 use crate::worker::mailbox::{MailboxSender, WorkerMsg};
-use compile::{compile, Report};
+use compile::{Compiler, Report};
 use status::{FilesStatus, ProviderStatus, ServerHealth, StatusBoard};
 
 /// How often a persisting provider failure is logged again.
@@ -65,17 +65,14 @@ pub struct Control {
     mailboxes: Vec<MailboxSender>,
     status: Arc<StatusBoard>,
     generation: u64,
-    /// The last applied provider body: an identical answer is skipped.
-    provider_body: Option<Vec<u8>>,
-    dynamic: Option<Dynamic>,
+    /// The provider's configuration as last applied, entry by entry (an identical answer is skipped).
+    compiler: Compiler,
     files: Option<RouteFiles>,
     unresolved: bool,
     failure: Option<(String, Instant)>,
     failures: u64,
     current: Option<Arc<Snapshot>>,
     acme: Option<AcmeManager>,
-    /// The report of the current table, to render `/api/rawdata` again when health results change.
-    report: Report,
     /// Active health checks; started when the first service asks for one.
     health: Option<Monitor>,
     /// The down set last sent to the workers.
@@ -97,21 +94,20 @@ impl Control {
                 })
             });
         }
+        let compiler = Compiler::new(sources.entry_points.clone());
         Control {
             sources,
             interval,
             mailboxes,
             status,
             generation: 0,
-            provider_body: None,
-            dynamic: None,
+            compiler,
             files: None,
             unresolved: false,
             failure: None,
             failures: 0,
             current: None,
             acme: None,
-            report: Report::default(),
             health: None,
             down: DownSet::default(),
             graveyard: crossbeam_channel::unbounded(),
@@ -168,28 +164,23 @@ impl Control {
         if !(provider_changed || files_changed || self.unresolved || self.current.is_none()) {
             return false;
         }
-        let compiled = compile(
-            self.dynamic.as_ref(),
-            self.files.as_ref(),
-            &self.sources.entry_points,
-            &mut resolve_system,
-        );
+        let compiled = self.compiler.compile(self.files.as_ref(), &mut resolve_system);
         self.unresolved = compiled
             .report
             .services
             .iter()
             .any(|s| s.errors.iter().any(|e| e.contains("resolve")));
-        if let Some(acme) = self.acme.as_mut() {
-            acme.set_wants(compiled.certs.clone());
+        if let (Some(acme), Some(certs)) = (self.acme.as_mut(), compiled.certs.clone()) {
+            acme.set_wants(certs);
         }
         self.sync_health(&compiled);
         let down = self.down_set(&compiled.table);
         let health = self.server_status();
         let board = board_servers(&health);
         self.status.update(|b| b.servers = board);
-        let rawdata = rawdata::render(&compiled.report, &health);
+        let rawdata = self.compiler.rawdata(&health);
         if !(provider_changed || files_changed || self.current.is_none())
-            && self.current.as_ref().is_some_and(|c| *c.rawdata == *rawdata)
+            && self.current.as_ref().is_some_and(|c| *c.rawdata == rawdata)
         {
             return false;
         }
@@ -213,19 +204,18 @@ impl Control {
             b.reloads += 1;
             b.last_reload = Some(SystemTime::now());
         });
-        let rawdata: Arc<str> = Arc::from(rawdata);
-        // Each worker gets its own table: nothing a request touches is shared between cores.
+        let rawdata = Arc::new(rawdata);
+        // Each worker gets its own table: routers are shared, but no regex cache is (see `for_worker`).
         for m in self.mailboxes.iter().skip(1) {
             m.send(WorkerMsg::Snapshot(Arc::new(Snapshot {
                 generation: self.generation,
-                routes: compiled.table.clone(),
+                routes: compiled.table.for_worker(),
                 rawdata: rawdata.clone(),
                 down: down.clone(),
                 graveyard: Some(self.graveyard.0.clone()),
             })));
         }
         self.down = down.clone();
-        self.report = compiled.report;
         let snapshot = Arc::new(Snapshot {
             generation: self.generation,
             routes: compiled.table,
@@ -247,9 +237,7 @@ impl Control {
         }
         let mut targets = Vec::new();
         for plan in &compiled.health {
-            let Some(service) = compiled.table.services().get(plan.service) else {
-                continue;
-            };
+            let service = &plan.service;
             for (server, url) in service.servers.iter().zip(&plan.urls) {
                 targets.push(Target {
                     service: service.name.clone(),
@@ -280,16 +268,20 @@ impl Control {
         let Some(monitor) = self.health.as_ref().filter(|m| !m.is_empty()) else {
             return DownSet::default();
         };
-        let mut slots = Vec::with_capacity(table.slot_count());
+        let mut slots: Vec<Option<(&str, std::net::SocketAddr)>> = vec![None; table.slot_count()];
         for service in table.services() {
-            for server in service.servers.iter() {
-                slots.push((service.name.as_str(), server.addr));
+            let first = service.first_slot as usize;
+            for (i, server) in service.servers.iter().enumerate() {
+                if let Some(slot) = slots.get_mut(first + i) {
+                    *slot = Some((service.name.as_str(), server.addr));
+                }
             }
         }
         DownSet::from_fn(slots.len(), |slot| {
             slots
                 .get(slot)
-                .is_some_and(|&(service, addr)| !monitor.is_up(service, addr))
+                .and_then(|s| *s)
+                .is_some_and(|(service, addr)| !monitor.is_up(service, addr))
         })
     }
 
@@ -325,7 +317,7 @@ impl Control {
             return;
         }
         self.down = down.clone();
-        let rawdata: Arc<str> = Arc::from(rawdata::render(&self.report, &status));
+        let rawdata = Arc::new(self.compiler.rawdata(&status));
         for m in &self.mailboxes {
             m.send(WorkerMsg::Health(Arc::new(HealthUpdate {
                 generation: current.generation,
@@ -342,12 +334,14 @@ impl Control {
             return false;
         };
         let now = SystemTime::now();
+        let compiler = &mut self.compiler;
         let outcome = http.fetch().map_err(|e| e.to_string()).and_then(|fetched| {
-            if self.provider_body.as_deref() == Some(&fetched.body[..]) {
-                return Ok(None);
+            if compiler.body() == Some(&fetched.body[..]) {
+                return Ok(false);
             }
-            decode(&fetched.body)
-                .map(|d| Some((fetched.body, d)))
+            compiler
+                .set_provider(fetched.body)
+                .map(|()| true)
                 .map_err(|e| format!("invalid configuration from {}: {e}", http.endpoint_display()))
         });
         match outcome {
@@ -367,14 +361,7 @@ impl Control {
                         h.consecutive_failures = 0;
                     }
                 });
-                match new {
-                    Some((body, dynamic)) => {
-                        self.provider_body = Some(body);
-                        self.dynamic = Some(dynamic);
-                        true
-                    }
-                    None => false,
-                }
+                new
             }
             Err(reason) => {
                 self.failures += 1;
@@ -384,7 +371,7 @@ impl Control {
                     None => true,
                 };
                 if repeat {
-                    let kept = if self.dynamic.is_some() {
+                    let kept = if self.compiler.body().is_some() {
                         "keeping the last good configuration"
                     } else {
                         "no configuration received yet"

@@ -8,37 +8,113 @@
 //! holds rules, names and server URLs only.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::compile::{Report, RouterReport, ServiceReport};
 
 /// Active health-check results: service name → server URL → up.
 pub type Health = BTreeMap<String, BTreeMap<String, bool>>;
 
+/// The `/api/rawdata` document as its members: each router's and each service's `"name":{…}`, rendered once per
+/// change and shared between documents (`Arc`), so a new document for one changed router costs a list of pointers,
+/// not tens of megabytes of text. Written out whole only when someone asks for it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rawdata {
+    routers: Vec<Arc<str>>,
+    services: Vec<Arc<str>>,
+    len: usize,
+}
+
+const HEAD: &[u8] = br#"{"routers":{"#;
+const MIDDLE: &[u8] = br#"},"services":{"#;
+const TAIL: &[u8] = br#"},"middlewares":{}}"#;
+
+impl Rawdata {
+    /// A document of these members (each `"name":{…}`, in name order, names distinct).
+    pub fn new(routers: Vec<Arc<str>>, services: Vec<Arc<str>>) -> Self {
+        let members = |m: &[Arc<str>]| m.iter().map(|s| s.len()).sum::<usize>() + m.len().saturating_sub(1);
+        let len = HEAD.len() + members(&routers) + MIDDLE.len() + members(&services) + TAIL.len();
+        Rawdata { routers, services, len }
+    }
+
+    /// Renders every member of `report`, with each service's `serverStatus` from `health`.
+    pub fn from_report(report: &Report, health: &Health) -> Self {
+        let routers = last_of_each_name(&report.routers, |r| &r.name)
+            .map(|r| router_member(r))
+            .collect();
+        let services = last_of_each_name(&report.services, |s| &s.name)
+            .map(|s| service_member(s, health.get(&s.name)))
+            .collect();
+        Rawdata::new(routers, services)
+    }
+
+    /// The document's length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Never true: even an empty document has its three maps.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends the document to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.reserve(self.len);
+        out.extend_from_slice(HEAD);
+        join(out, &self.routers);
+        out.extend_from_slice(MIDDLE);
+        join(out, &self.services);
+        out.extend_from_slice(TAIL);
+    }
+
+    /// The document as one string.
+    pub fn to_text(&self) -> String {
+        let mut out = Vec::with_capacity(self.len);
+        self.write_to(&mut out);
+        // Members are whole strings; the rest is ASCII.
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+fn join(out: &mut Vec<u8>, members: &[Arc<str>]) {
+    for (i, m) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(m.as_bytes());
+    }
+}
+
+/// One router's member of the document.
+pub fn router_member(r: &RouterReport) -> Arc<str> {
+    let mut out = Vec::with_capacity(192 + r.name.len() * 2 + r.rule.len());
+    router(&mut out, r);
+    to_member(out)
+}
+
+/// One service's member, with the `serverStatus` of `checked` (every server `UP` without it).
+pub fn service_member(s: &ServiceReport, checked: Option<&BTreeMap<String, bool>>) -> Arc<str> {
+    let mut out = Vec::with_capacity(192 + s.name.len() * 2);
+    service(&mut out, s, checked);
+    to_member(out)
+}
+
+fn to_member(out: Vec<u8>) -> Arc<str> {
+    // Only whole UTF-8 strings and ASCII were written.
+    Arc::from(String::from_utf8(out).unwrap_or_default())
+}
+
 /// The `/api/rawdata` document for `report`, with each service's Traefik `serverStatus` (every server URL, `UP` or
 /// `DOWN`; only an active health check in `health` makes one `DOWN`).
 pub fn render(report: &Report, health: &Health) -> String {
-    let mut out = Vec::with_capacity(estimate(report));
-    out.extend_from_slice(br#"{"routers":{"#);
-    let mut first = true;
-    for r in last_of_each_name(&report.routers, |r| &r.name) {
-        separator(&mut out, &mut first);
-        router(&mut out, r);
-    }
-    out.extend_from_slice(br#"},"services":{"#);
-    first = true;
-    for s in last_of_each_name(&report.services, |s| &s.name) {
-        separator(&mut out, &mut first);
-        service(&mut out, s, health.get(&s.name));
-    }
-    out.extend_from_slice(br#"},"middlewares":{}}"#);
-    // Only whole UTF-8 strings and ASCII were written.
-    String::from_utf8(out).unwrap_or_else(|e| format!(r#"{{"error":"cannot render: {e}"}}"#))
+    Rawdata::from_report(report, health).to_text()
 }
 
 /// Entries sorted by name (stable), keeping only the last of entries that share a name, as a map built from them
 /// would. The report comes sorted, which makes the sort a single linear pass.
-fn last_of_each_name<T>(entries: &[T], name: impl Fn(&T) -> &str) -> impl Iterator<Item = &T> {
-    let mut sorted: Vec<&T> = entries.iter().collect();
+fn last_of_each_name<'a, T>(entries: &'a [Arc<T>], name: impl Fn(&T) -> &str) -> impl Iterator<Item = &'a T> {
+    let mut sorted: Vec<&'a T> = entries.iter().map(|e| &**e).collect();
     sorted.sort_by(|a, b| name(a).cmp(name(b)));
     let keep: Vec<bool> = sorted
         .windows(2)
@@ -49,31 +125,6 @@ fn last_of_each_name<T>(entries: &[T], name: impl Fn(&T) -> &str) -> impl Iterat
         .into_iter()
         .zip(keep)
         .filter_map(|(entry, keep)| keep.then_some(entry))
-}
-
-/// A generous guess of the document's size, so the buffer rarely grows.
-fn estimate(report: &Report) -> usize {
-    let routers: usize = report
-        .routers
-        .iter()
-        .map(|r| 160 + 2 * r.name.len() + r.rule.len() + r.service.len() + 24 * r.entry_points.len())
-        .sum();
-    let services: usize = report
-        .services
-        .iter()
-        .map(|s| {
-            120 + 2 * s.name.len()
-                + s.servers.iter().map(|u| u.len() + 12).sum::<usize>()
-                + s.used_by.iter().map(|u| u.len() + 3).sum::<usize>()
-        })
-        .sum();
-    64 + routers + services
-}
-
-fn separator(out: &mut Vec<u8>, first: &mut bool) {
-    if !std::mem::take(first) {
-        out.push(b',');
-    }
 }
 
 fn router(out: &mut Vec<u8>, r: &RouterReport) {
@@ -241,6 +292,7 @@ mod tests {
     //! The reference: the same document as serde_json renders it from borrowed views in maps.
 
     use std::collections::BTreeMap;
+use std::sync::Arc;
 
     use serde::Serialize;
 
@@ -418,13 +470,13 @@ mod tests {
         half.errors = vec!["server \"https://x\": scheme".to_string()];
         half.used_by = vec!["a@http".to_string(), "b@http".to_string()];
         let report = Report {
-            routers: vec![odd, max, zero, router("d@http", "Host(`d`)")],
+            routers: vec![odd, max, zero, router("d@http", "Host(`d`)")].into_iter().map(Arc::new).collect(),
             services: vec![
                 broken,
                 half,
                 service("s@http", &["http://[::1]:81"]),
                 service("w@http", &["http://b:2", "http://a:1", "http://b:2"]),
-            ],
+            ].into_iter().map(Arc::new).collect(),
         };
         let mut health = Health::new();
         health.insert(
@@ -454,12 +506,12 @@ mod tests {
                 router("m@http", "Host(`m`)"),
                 second,
                 router("a-b@http", "Host(`ab`)"),
-            ],
+            ].into_iter().map(Arc::new).collect(),
             services: vec![
                 service("y@http", &[]),
                 service("x@http", &["http://a:1"]),
                 service("y@http", &["http://b:2"]),
-            ],
+            ].into_iter().map(Arc::new).collect(),
         };
         let rendered = super::render(&report, &Health::new());
         assert_eq!(rendered, reference(&report, &Health::new()));

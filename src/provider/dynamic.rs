@@ -18,8 +18,7 @@
 //!
 //! Messages name keys, never values: middleware and health-check sections may hold secrets.
 
-use std::borrow::Cow;
-use std::collections::btree_map::Entry;
+use std::collections::btree_map::Entry as MapEntry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -28,6 +27,8 @@ use super::node::Node;
 use super::router;
 pub use super::router::{Domain, RouterConf, TlsConf};
 use super::service;
+use super::shallow::{self, RawEntry, Split};
+use serde_json::value::RawValue;
 pub use super::service::{LoadBalancer, ServerConf, ServiceConf, ServiceKind};
 
 /// Largest body [`decode`] accepts (and the HTTP provider reads): 64 MiB.
@@ -141,6 +142,26 @@ const TOP_UNSUPPORTED: [&str; 3] = ["tcp", "udp", "tls"];
 /// [`DecodeError`] when the body as a whole is unusable. A bad router or service is not an
 /// error: it lands in [`Dynamic::invalid`] and the rest is decoded.
 pub fn decode(body: &[u8]) -> Result<Dynamic, DecodeError> {
+    let split = split_body(body)?;
+    let mut dynamic = decode_skeleton(&split.skeleton)?;
+    let Dynamic {
+        routers,
+        services,
+        invalid,
+        warnings,
+        ..
+    } = &mut dynamic;
+    decode_map(split.routers, Section::Router, router::decode, routers, invalid, warnings);
+    decode_map(split.services, Section::Service, service::decode, services, invalid, warnings);
+    Ok(dynamic)
+}
+
+/// Checks a body's size, strips a BOM and splits it into its router and service entries (see [`shallow`]).
+///
+/// # Errors
+///
+/// [`DecodeError::TooLarge`], [`DecodeError::Empty`] or [`DecodeError::Json`].
+pub fn split_body(body: &[u8]) -> Result<Split<'_>, DecodeError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(DecodeError::TooLarge {
             size: body.len(),
@@ -151,7 +172,17 @@ pub fn decode(body: &[u8]) -> Result<Dynamic, DecodeError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError::Empty);
     }
-    let root: Node = serde_json::from_slice(body).map_err(json_error)?;
+    shallow::split(body).map_err(json_error)
+}
+
+/// Decodes everything but the router and service entries: a [`Split::skeleton`]. The entries of the
+/// result's `routers` and `services` are empty; [`decode_router`] and [`decode_service`] decode them one by one.
+///
+/// # Errors
+///
+/// [`DecodeError`] when the body's shape is unusable (e.g. `http.routers` is a list).
+pub fn decode_skeleton(skeleton: &[u8]) -> Result<Dynamic, DecodeError> {
+    let root: Node = serde_json::from_slice(skeleton).map_err(json_error)?;
     let entries = fields::object(root, &At::Top).map_err(|reason| DecodeError::Shape {
         reason: format!("top level: {reason}"),
     })?;
@@ -177,6 +208,42 @@ pub fn decode(body: &[u8]) -> Result<Dynamic, DecodeError> {
     Ok(dynamic)
 }
 
+/// One router or service entry decoded on its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry<T> {
+    /// The decoded value, or why the entry is left out (naming the key inside it).
+    pub result: Result<T, String>,
+    /// Keys read past, one line each without the entry's name (`unknown key "foo" ignored`).
+    pub warnings: Vec<String>,
+}
+
+/// Decodes one `http.routers` entry (its raw JSON, not `null`).
+pub fn decode_router(raw: &RawValue) -> Entry<RouterConf> {
+    decode_entry(raw, router::decode)
+}
+
+/// Decodes one `http.services` entry (its raw JSON, not `null`).
+pub fn decode_service(raw: &RawValue) -> Entry<ServiceConf> {
+    decode_entry(raw, service::decode)
+}
+
+/// Is this entry's value `null` (an absent entry)?
+pub fn is_null(raw: &RawValue) -> bool {
+    raw.get() == "null"
+}
+
+fn decode_entry<T>(raw: &RawValue, decode_one: fn(Node<'_>, &mut Notes) -> Result<T, String>) -> Entry<T> {
+    let mut notes = Notes::default();
+    let result = match serde_json::from_str::<Node>(raw.get()) {
+        Ok(node) => decode_one(node, &mut notes),
+        // The split validated the JSON; serde_json checks escapes (lone surrogates) only when decoding text.
+        Err(e) => Err(format!("invalid JSON: {}", json_error(e))),
+    };
+    let mut warnings = Vec::new();
+    push_notes(&mut warnings, "", notes);
+    Entry { result, warnings }
+}
+
 fn decode_http(node: Node<'_>, dynamic: &mut Dynamic) -> Result<(), DecodeError> {
     let mut notes = Notes::default();
     let top = At::Top;
@@ -190,25 +257,12 @@ fn decode_http(node: Node<'_>, dynamic: &mut Dynamic) -> Result<(), DecodeError>
     )
     .map_err(shape)?;
     push_notes(&mut dynamic.warnings, "", notes);
+    // In a skeleton these maps are empty (their entries are decoded one by one); their shape is still checked.
     if let Some(routers) = routers {
-        let entries = fields::object(routers, &http.key("routers")).map_err(shape)?;
-        let Dynamic {
-            routers,
-            invalid,
-            warnings,
-            ..
-        } = dynamic;
-        decode_map(entries, Section::Router, router::decode, routers, invalid, warnings);
+        fields::object(routers, &http.key("routers")).map_err(shape)?;
     }
     if let Some(services) = services {
-        let entries = fields::object(services, &http.key("services")).map_err(shape)?;
-        let Dynamic {
-            services,
-            invalid,
-            warnings,
-            ..
-        } = dynamic;
-        decode_map(entries, Section::Service, service::decode, services, invalid, warnings);
+        fields::object(services, &http.key("services")).map_err(shape)?;
     }
     if let Some(middlewares) = middlewares {
         for (name, value) in fields::object(middlewares, &http.key("middlewares")).map_err(shape)? {
@@ -224,7 +278,7 @@ fn decode_http(node: Node<'_>, dynamic: &mut Dynamic) -> Result<(), DecodeError>
 /// `invalid`, a name given twice is rejected (every copy), the rest land in `decoded`. Allocates
 /// nothing per entry beyond the entry itself unless there is something to report.
 fn decode_map<T>(
-    entries: Vec<(Cow<'_, str>, Node<'_>)>,
+    entries: Vec<RawEntry<'_>>,
     section: Section,
     decode_one: fn(Node<'_>, &mut Notes) -> Result<T, String>,
     decoded: &mut BTreeMap<String, T>,
@@ -236,22 +290,22 @@ fn decode_map<T>(
     let mut rejected_names: BTreeSet<String> = BTreeSet::new();
     let mut repeated: Vec<String> = Vec::new();
     for (name, value) in entries {
-        if matches!(value, Node::Null) {
+        if is_null(value) {
             continue;
         }
         let name = name.into_owned();
-        let mut notes = Notes::default();
-        let result = decode_one(value, &mut notes);
-        if !notes.unknown.is_empty() || !notes.unsupported.is_empty() {
-            push_notes(warnings, &format!("{section} \"{name}@http\""), notes);
+        let entry = decode_entry(value, decode_one);
+        for line in entry.warnings {
+            warnings.push(format!("{section} \"{name}@http\": {line}"));
         }
+        let result = entry.result;
         match result {
             Ok(conf) => match decoded.entry(name) {
-                Entry::Vacant(slot) if !rejected_names.contains(slot.key()) => {
+                MapEntry::Vacant(slot) if !rejected_names.contains(slot.key()) => {
                     slot.insert(conf);
                 }
-                Entry::Vacant(slot) => repeated.push(slot.into_key()),
-                Entry::Occupied(slot) => repeated.push(slot.key().clone()),
+                MapEntry::Vacant(slot) => repeated.push(slot.into_key()),
+                MapEntry::Occupied(slot) => repeated.push(slot.key().clone()),
             },
             Err(_) if decoded.contains_key(&name) || rejected_names.contains(&name) => repeated.push(name),
             Err(reason) => {

@@ -29,6 +29,7 @@ mod node;
 mod router;
 mod secret;
 mod service;
+pub mod shallow;
 pub mod token;
 
 #[cfg(test)]
@@ -39,7 +40,7 @@ mod tests_http;
 mod tests_token;
 
 pub use dynamic::{
-    decode, DecodeError, Domain, Dynamic, LoadBalancer, Rejected, RouterConf, Section, ServerConf, ServiceConf,
+    decode, decode_router, decode_service, decode_skeleton, is_null, split_body, DecodeError, Domain, Entry, Dynamic, LoadBalancer, Rejected, RouterConf, Section, ServerConf, ServiceConf,
     ServiceKind, TlsConf, MAX_BODY_BYTES,
 };
 pub use http::{FetchError, Fetched, HttpSource, ProviderError};

@@ -140,7 +140,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
 }
 
 /// An object key, borrowed from the body when it has no escapes (serde's own `Cow` always copies).
-struct Key<'a>(Cow<'a, str>);
+pub(super) struct Key<'a>(pub(super) Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -193,8 +193,16 @@ fn invalid_json_reports_line_and_column() {
         DecodeError::Json { line: 1, .. }
     ));
     assert!(matches!(err(b"{\"http\":"), DecodeError::Json { .. }));
+    // Deep nesting is skipped without recursion where no entry is decoded, and refused where one is.
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    assert!(matches!(err(deep.as_bytes()), DecodeError::Json { .. }));
+    assert!(matches!(err(deep.as_bytes()), DecodeError::Shape { .. }));
+    let deep_router = format!(
+        r#"{{"http":{{"routers":{{"r":{}{}}}}}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let decoded = ok(&deep_router);
+    assert!(decoded.invalid[0].reason.contains("recursion limit"), "{decoded:?}");
 }
 
 #[test]

@@ -13,17 +13,21 @@ pub fn write_text(out: &mut Vec<u8>, status: u16, body: &str, keep_alive: bool) 
 
 /// Appends a complete response with the given content type and body.
 pub fn write_with_type(out: &mut Vec<u8>, status: u16, content_type: &str, body: &[u8], keep_alive: bool) {
+    write_head(out, status, content_type, body.len(), keep_alive);
+    out.extend_from_slice(body);
+}
+
+/// Appends the head of a response whose body of `length` bytes the caller appends.
+pub fn write_head(out: &mut Vec<u8>, status: u16, content_type: &str, length: usize, keep_alive: bool) {
     let _ = write!(
         out,
-        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nX-Content-Type-Options: nosniff\r\n",
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nX-Content-Type-Options: nosniff\r\n",
         reason(status),
-        body.len()
     );
     if !keep_alive {
         out.extend_from_slice(b"Connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
 }
 
 /// Appends a redirect to `location` with an empty body (301, 302, 307, 308). `location` comes from a parsed, validated

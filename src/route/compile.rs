@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::host::normalize_host;
 use super::spec::{RouteSpec, Target};
-use super::table::{RouterDef, Service, Transport, Upstream};
+use super::table::{RouterDef, Service, Slots, Transport, Upstream};
 use crate::rule::segment_prefix_rule;
 
 /// A route left out of the table.
@@ -49,14 +49,13 @@ impl RouteBuildError {
     }
 }
 
-/// Compiles route-file specs into routers, pushing one service per router onto `services`
-/// (so router service indices continue after whatever `services` already holds: pass the
-/// provider's services to get one combined list). Routers come out in spec order, the ones
-/// left out are reported; everything else is still built.
+/// Compiles route-file specs into routers, pushing one service per router onto `services`, placed at slots from
+/// `slots`. Routers come out in spec order, the ones left out are reported; everything else is still built.
 pub fn file_routers(
     specs: &[RouteSpec],
     resolve: &mut dyn FnMut(&Target) -> io::Result<Vec<SocketAddr>>,
-    services: &mut Vec<Service>,
+    services: &mut Vec<Arc<Service>>,
+    slots: &mut Slots,
 ) -> (Vec<RouterDef>, Vec<RouteBuildError>) {
     let mut errors = Vec::new();
     let mut routers = Vec::with_capacity(specs.len());
@@ -122,15 +121,17 @@ pub fn file_routers(
         }
         let name = format!("{}@routes", spec.id);
         let rule = segment_prefix_rule(&spec.host, &spec.prefix);
-        routers.push(RouterDef {
-            name: name.clone(),
-            priority: rule.priority(),
+        let service = slots.place(Service::new(name.clone(), servers.into_boxed_slice(), true));
+        services.push(service.clone());
+        let priority = rule.priority();
+        routers.push(RouterDef::new(
+            name,
             rule,
-            entry_points: u64::MAX,
-            transport: Transport::Any,
-            service: services.len(),
-        });
-        services.push(Service::new(name, servers.into_boxed_slice(), true));
+            priority,
+            u64::MAX,
+            Transport::Any,
+            service,
+        ));
     }
     (routers, errors)
 }

@@ -27,7 +27,7 @@
 
 mod compile;
 mod files;
-mod hash;
+pub(crate) mod hash;
 mod host;
 mod list;
 mod request;
@@ -46,4 +46,4 @@ pub use list::render;
 pub use request::{request_view, ViewScratch};
 pub use resolve::resolve_system;
 pub use spec::{IdError, RouteSpec, SpecError, Target, TargetError};
-pub use table::{RouteTable, RouterDef, Service, Transport, Upstream};
+pub use table::{RouteTable, RouterDef, Service, Slots, Transport, Upstream};

@@ -82,6 +82,24 @@ impl Rule {
         &self.source
     }
 
+    /// Does any matcher of the rule use a regex (`HostRegexp`, `PathRegexp`, `HeaderRegexp`, `QueryRegexp`)?
+    pub fn has_regex(&self) -> bool {
+        fn walk(expr: &Expr) -> bool {
+            match expr {
+                Expr::And(operands) | Expr::Or(operands) => operands.iter().any(walk),
+                Expr::Not(inner) => walk(inner),
+                Expr::Matcher(m) => matches!(
+                    m,
+                    Matcher::HostRegexp(_)
+                        | Matcher::PathRegexp(_)
+                        | Matcher::HeaderRegexp { .. }
+                        | Matcher::QueryRegexp { pattern: Some(_), .. }
+                ),
+            }
+        }
+        walk(&self.expr)
+    }
+
     /// The syntax tree.
     pub fn expr(&self) -> &Expr {
         &self.expr

@@ -99,7 +99,8 @@ pub async fn serve(mut client: TcpStream, ctx: Rc<WorkerCtx>) {
             }
             (Method::Get | Method::Head, b"/api/rawdata") => {
                 let rawdata = ctx.rawdata();
-                respond::write_with_type(&mut out, 200, JSON, rawdata.as_bytes(), keep);
+                respond::write_head(&mut out, 200, JSON, rawdata.len(), keep);
+                rawdata.write_to(&mut out);
             }
             (Method::Get | Method::Head, b"/api/providers") => {
                 let doc = board_doc(&ctx, Board::render).await;

@@ -26,6 +26,7 @@ use monoio::net::{TcpListener, UnixStream};
 
 use crate::balance::Balancer;
 use crate::challenge::{Challenges, Receipts};
+use crate::control::rawdata::Rawdata;
 use crate::control::status::StatusBoard;
 use crate::observe::{Counters, WorkerCounters};
 use crate::proxy::forward::ProxySettings;
@@ -141,7 +142,7 @@ pub struct WorkerCtx {
     /// Server choice and passive health for the current snapshot's services.
     pub(crate) balancer: RefCell<Balancer>,
     /// The `/api/rawdata` document: the snapshot's, or a newer one with fresh health-check results.
-    rawdata: RefCell<Arc<str>>,
+    rawdata: RefCell<Arc<Rawdata>>,
 }
 
 impl WorkerCtx {
@@ -193,7 +194,7 @@ impl WorkerCtx {
     }
 
     /// The `/api/rawdata` document to serve.
-    pub fn rawdata(&self) -> Arc<str> {
+    pub fn rawdata(&self) -> Arc<Rawdata> {
         self.rawdata.borrow().clone()
     }
 

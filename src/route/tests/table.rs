@@ -4,15 +4,18 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::util::{loopback, spec};
+use std::sync::Arc;
+
 use crate::route::{
-    file_routers, normalize_host, RouteBuildError, RouteSpec, RouteTable, RouterDef, Service, Target, Transport,
+    file_routers, normalize_host, RouteBuildError, RouteSpec, RouteTable, RouterDef, Service, Slots, Target,
+    Transport,
 };
 use crate::rule::{normalize_path, parse, RequestView};
 
 fn files_table(routes: &[(&str, &str)]) -> RouteTable {
     let specs: Vec<_> = routes.iter().map(|(id, target)| spec(id, target)).collect();
     let mut services = Vec::new();
-    let (routers, errors) = file_routers(&specs, &mut loopback, &mut services);
+    let (routers, errors) = file_routers(&specs, &mut loopback, &mut services, &mut Slots::default());
     assert!(errors.is_empty(), "{errors:?}");
     RouteTable::build(routers, services)
 }
@@ -169,7 +172,7 @@ fn unresolvable_targets_skip_only_their_routes() {
         }
     };
     let mut services = Vec::new();
-    let (routers, errors) = file_routers(&specs, &mut resolve, &mut services);
+    let (routers, errors) = file_routers(&specs, &mut resolve, &mut services, &mut Slots::default());
     let names: Vec<_> = routers.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["b.com@routes"]);
     assert_eq!(services.len(), 1);
@@ -197,9 +200,16 @@ fn duplicate_addresses_are_dropped_and_service_indices_are_offset() {
     let specs = [spec("a.com", "a:80"), spec("b.com", "b:80")];
     let addr = SocketAddr::from(([10, 0, 0, 1], 80));
     let mut services = vec![provider_service("p@http")];
-    let (routers, _) = file_routers(&specs, &mut |_| Ok(vec![addr, addr]), &mut services);
-    assert_eq!(routers.iter().map(|r| r.service).collect::<Vec<_>>(), [1, 2]);
+    let mut slots = Slots::default();
+    slots.place(Service::new("p@http".into(), Box::new([]), true));
+    let (routers, _) = file_routers(&specs, &mut |_| Ok(vec![addr, addr]), &mut services, &mut slots);
+    let placed: Vec<(&str, u32)> = routers
+        .iter()
+        .map(|r| (r.service.name.as_str(), r.service.first_slot))
+        .collect();
+    assert_eq!(placed, [("a.com@routes", 0), ("b.com@routes", 1)]);
     assert_eq!(services[1].servers.len(), 1);
+    assert_eq!(slots.count(), 2, "one slot per distinct address");
 }
 
 #[test]
@@ -213,7 +223,7 @@ fn duplicates_and_hand_made_bad_specs_are_reported() {
     second.source = "later".into();
     let specs = [upper, slash, first, second];
     let mut services = Vec::new();
-    let (routers, errors) = file_routers(&specs, &mut loopback, &mut services);
+    let (routers, errors) = file_routers(&specs, &mut loopback, &mut services, &mut Slots::default());
     assert_eq!(
         routers.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
         ["c.com/x@routes"]
@@ -224,20 +234,21 @@ fn duplicates_and_hand_made_bad_specs_are_reported() {
         .any(|e| e.to_string() == r#"route "c.com/x" (later): duplicate of the route at test#c.com/x; ignored"#));
 }
 
-fn provider_service(name: &str) -> Service {
-    Service::new(name.into(), Box::new([]), true)
+fn provider_service(name: &str) -> Arc<Service> {
+    Arc::new(Service::new(name.into(), Box::new([]), true))
 }
 
 fn router(name: &str, rule: &str, priority: Option<i64>, entry_points: u64) -> RouterDef {
     let rule = parse(rule).expect(rule);
-    RouterDef {
-        name: name.into(),
-        priority: priority.unwrap_or_else(|| rule.priority()),
+    let priority = priority.unwrap_or_else(|| rule.priority());
+    RouterDef::new(
+        name.into(),
         rule,
+        priority,
         entry_points,
-        transport: Transport::Any,
-        service: 0,
-    }
+        Transport::Any,
+        provider_service("s@http"),
+    )
 }
 
 #[test]
@@ -292,7 +303,7 @@ fn entry_point_bits_select_routers() {
 fn provider_and_file_routers_share_one_table() {
     let mut services = vec![provider_service("p@http")];
     let specs: Vec<RouteSpec> = ["x.com/app", "x.com"].iter().map(|id| spec(id, "up:1")).collect();
-    let (mut routers, errors) = file_routers(&specs, &mut loopback, &mut services);
+    let (mut routers, errors) = file_routers(&specs, &mut loopback, &mut services, &mut Slots::default());
     assert!(errors.is_empty());
     routers.push(router("p@http", "Host(`x.com`)", None, u64::MAX));
     routers.push(router(
@@ -309,12 +320,4 @@ fn provider_and_file_routers_share_one_table() {
         Some("x.com@routes"),
         "route file beats a bare Host router"
     );
-}
-
-#[test]
-fn routers_with_a_bad_service_index_are_dropped() {
-    let mut bad = router("bad@http", "PathPrefix(`/`)", None, u64::MAX);
-    bad.service = 7;
-    let t = RouteTable::build(vec![bad], vec![provider_service("s@http")]);
-    assert!(t.is_empty());
 }
