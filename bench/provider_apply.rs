@@ -169,21 +169,30 @@ fn apply_once(count: usize) {
     );
     drop(compiled);
     let changed = one_router_changed(&json);
-    let started = Instant::now();
-    compiler.set_provider(changed.into_bytes()).expect("applies");
-    let taken = Instant::now();
-    let compiled = compiler.compile(None, &mut literal);
-    let compiled_at = Instant::now();
-    let document = compiler.rawdata(&Default::default());
-    let rendered = Instant::now();
-    println!(
-        "one router changed: take in {:?}, compile {:?}, document {:?} ({} served, {} KiB)",
-        taken - started,
-        compiled_at - taken,
-        rendered - compiled_at,
-        compiled.table.len(),
-        document.len() / 1024
-    );
+    let rounds: usize = std::env::var("RINGRESS_APPLY_CHANGES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    for round in 0..rounds {
+        let next = if round % 2 == 0 { &changed } else { &json };
+        let bytes = next.as_bytes().to_vec();
+        let started = Instant::now();
+        compiler.set_provider(bytes).expect("applies");
+        let taken = Instant::now();
+        let compiled = compiler.compile(None, &mut literal);
+        let compiled_at = Instant::now();
+        let document = compiler.rawdata(&Default::default());
+        let rendered = Instant::now();
+        drop((compiled, document));
+        let dropped = Instant::now();
+        println!(
+            "one router changed: take in {:?}, compile {:?}, document {:?}, drop {:?}",
+            taken - started,
+            compiled_at - taken,
+            rendered - compiled_at,
+            dropped - rendered,
+        );
+    }
 }
 
 /// FNV-1a over `parts`.

@@ -12,6 +12,7 @@
 
 pub mod compile;
 mod entry;
+mod layout;
 pub mod rawdata;
 pub mod status;
 
