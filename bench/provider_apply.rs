@@ -149,14 +149,16 @@ fn apply_once(count: usize) {
     let entry_points = entry_points();
     let mut compiler = Compiler::new(entry_points);
     let started = Instant::now();
-    compiler.set_provider(json.as_bytes().to_vec()).expect("generated JSON decodes");
+    compiler
+        .set_provider(json.as_bytes().to_vec())
+        .expect("generated JSON decodes");
     let decoded = Instant::now();
     let compiled = compiler.compile(None, &mut literal);
     let compiled_at = Instant::now();
     let rawdata = compiler.rawdata(&Default::default()).to_text();
     let rendered = Instant::now();
     // What the apply produced, so two builds can be compared: the table, the certificates and the document.
-    let table = format!("{:?}", compiled.table.routers());
+    let table = format!("{:?}", compiled.table.routers().collect::<Vec<_>>());
     let certs = format!("{:?}", compiled.certs);
     println!(
         "{count} routers ({} served, {} KiB rawdata, fingerprint {:016x}): decode {:?}, compile {:?}, render {:?}",

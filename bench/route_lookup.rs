@@ -5,8 +5,8 @@
 //! already normalised (the worker does that once per request with `normalize_host`).
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ringress::route::{file_routers, RouteSpec, RouteTable, RouterDef, Service, Slots, Target, Transport};
@@ -37,18 +37,38 @@ fn service(i: usize) -> Arc<Service> {
 fn provider_table(count: usize, fallbacks: usize) -> RouteTable {
     let services: Vec<Arc<Service>> = (0..count.max(1)).map(service).collect();
     let mut routers = Vec::with_capacity(count + fallbacks);
-    for i in 0..count {
+    for (i, service) in services.iter().enumerate().take(count) {
         let text = if i % 10 == 0 {
             format!("Host(`app-{i}.example.com`) && PathPrefix(`/api`)")
         } else {
             format!("Host(`app-{i}.example.com`)")
         };
         let rule = parse(&text).expect("generated rule");
-        routers.push({ let priority = rule.priority(); RouterDef::new(format!("r{i}@http"), rule, priority, u64::MAX, Transport::Any, services[i].clone()) });
+        routers.push({
+            let priority = rule.priority();
+            RouterDef::new(
+                format!("r{i}@http"),
+                rule,
+                priority,
+                u64::MAX,
+                Transport::Any,
+                service.clone(),
+            )
+        });
     }
     for i in 0..fallbacks {
         let rule = parse(&format!("PathPrefix(`/fallback-{i}`) && Method(`POST`)")).expect("generated rule");
-        routers.push({ let priority = rule.priority(); RouterDef::new(format!("f{i}@http"), rule, priority, u64::MAX, Transport::Any, services[0].clone()) });
+        routers.push({
+            let priority = rule.priority();
+            RouterDef::new(
+                format!("f{i}@http"),
+                rule,
+                priority,
+                u64::MAX,
+                Transport::Any,
+                services[0].clone(),
+            )
+        });
     }
     RouteTable::build(routers, services)
 }

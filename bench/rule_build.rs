@@ -40,7 +40,17 @@ fn bench(c: &mut Criterion) {
         .enumerate()
         .map(|(i, t)| {
             let rule = parse(t).expect("generated rule");
-            { let priority = rule.priority(); RouterDef::new(format!("r{i}@http"), rule, priority, u64::MAX, Transport::Tls, services[i].clone()) }
+            {
+                let priority = rule.priority();
+                RouterDef::new(
+                    format!("r{i}@http"),
+                    rule,
+                    priority,
+                    u64::MAX,
+                    Transport::Tls,
+                    services[i].clone(),
+                )
+            }
         })
         .collect();
     group.bench_function("table_10000", |b| {

@@ -594,7 +594,7 @@ fn entry_points(many: bool) -> Vec<String> {
     }
 }
 
-fn check_compile(d: &Dynamic, entry_points: &[String]) {
+fn check_compile(body: &[u8], d: &Dynamic, entry_points: &[String]) {
     let _ = format!("{d:?}");
     for r in &d.invalid {
         let _ = r.to_string();
@@ -613,7 +613,8 @@ fn check_compile(d: &Dynamic, entry_points: &[String]) {
         }
     }
 
-    let compiled = compile(Some(d), None, entry_points, &mut resolve);
+    let compiled = compile(Some(body), None, entry_points, &mut resolve)
+        .unwrap_or_else(|e| panic!("a body that decodes must compile: {e}"));
     let report = &compiled.report;
     let table = &compiled.table;
 
@@ -643,7 +644,6 @@ fn check_compile(d: &Dynamic, entry_points: &[String]) {
         let rule = parse(&r.rule).unwrap_or_else(|e| panic!("enabled router {} has rule {:?}: {e}", r.name, r.rule));
         if let Some(def) = table
             .routers()
-            .iter()
             .find(|def| def.name == r.name && def.rule.source() == r.rule)
         {
             assert_eq!(def.rule.expr(), rule.expr());
@@ -652,7 +652,6 @@ fn check_compile(d: &Dynamic, entry_points: &[String]) {
     }
     let mut served: Vec<(&str, &str, i64)> = table
         .routers()
-        .iter()
         .map(|def| (def.name.as_str(), def.rule.source(), def.priority))
         .collect();
     enabled.sort_unstable();
@@ -666,13 +665,13 @@ fn check_compile(d: &Dynamic, entry_points: &[String]) {
         .collect();
     for def in table.routers() {
         assert!(
-            def.service < table.services().len(),
-            "router {} without a service",
+            table.services().any(|s| std::sync::Arc::ptr_eq(s, &def.service)),
+            "router {} with a service the table does not hold",
             def.name
         );
         check_transport(def, &tls_by_name);
     }
-    for want in &compiled.certs {
+    for want in compiled.certs.iter().flatten() {
         assert!(
             report
                 .routers
@@ -730,7 +729,7 @@ fn check_transport(def: &RouterDef, tls_by_name: &[(String, bool)]) {
 
 fuzz_target!(|data: &[u8]| {
     match decode(data) {
-        Ok(d) => check_compile(&d, &entry_points(false)),
+        Ok(d) => check_compile(data, &d, &entry_points(false)),
         Err(e) => {
             let _ = e.to_string();
         }
@@ -743,5 +742,5 @@ fuzz_target!(|data: &[u8]| {
     let mut body = String::new();
     config.json().write(&mut body);
     let d = decode(body.as_bytes()).unwrap_or_else(|e| panic!("generated body refused: {e}\n{body}"));
-    check_compile(&d, &entry_points(config.many_entry_points));
+    check_compile(body.as_bytes(), &d, &entry_points(config.many_entry_points));
 });

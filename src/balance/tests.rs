@@ -37,7 +37,7 @@ fn counts(b: &mut Balancer, s: &Service, rounds: usize, now: Instant) -> Vec<usi
 #[test]
 fn smooth_weighted_round_robin_is_exact_and_interleaved() {
     let t = table(vec![service("a", &[(1, 3), (2, 1)])]);
-    let s = &t.services()[0];
+    let s = t.services().next().expect("service");
     let mut b = Balancer::default();
     b.rebind(&t, DownSet::default());
     let now = Instant::now();
@@ -50,7 +50,10 @@ fn smooth_weighted_round_robin_is_exact_and_interleaved() {
 #[test]
 fn equal_weights_alternate_and_services_do_not_share_state() {
     let t = table(vec![service("a", &[(1, 1), (2, 1)]), service("b", &[(3, 1), (4, 1)])]);
-    let (a, bs) = (&t.services()[0], &t.services()[1]);
+    let (a, bs) = (
+        t.services().next().expect("service"),
+        t.services().nth(1).expect("service"),
+    );
     assert_eq!((a.first_slot, bs.first_slot), (0, 2));
     assert_eq!(t.slot_count(), 4);
     let mut b = Balancer::default();
@@ -65,7 +68,7 @@ fn equal_weights_alternate_and_services_do_not_share_state() {
 #[test]
 fn tried_and_active_down_servers_are_skipped() {
     let t = table(vec![service("a", &[(1, 1), (2, 1), (3, 1)])]);
-    let s = &t.services()[0];
+    let s = t.services().next().expect("service");
     let mut b = Balancer::default();
     b.rebind(&t, DownSet::from_fn(3, |slot| slot == 1));
     let now = Instant::now();
@@ -83,7 +86,10 @@ fn tried_and_active_down_servers_are_skipped() {
 #[test]
 fn a_single_server_is_never_taken_out_by_passive_failures() {
     let t = table(vec![service("a", &[(1, 5)]), service("b", &[(1, 1), (2, 1)])]);
-    let (s, shared) = (&t.services()[0], &t.services()[1]);
+    let (s, shared) = (
+        t.services().next().expect("service"),
+        t.services().nth(1).expect("service"),
+    );
     let mut b = Balancer::default();
     b.rebind(&t, DownSet::default());
     let now = Instant::now();
@@ -106,7 +112,7 @@ fn a_single_server_is_never_taken_out_by_passive_failures() {
 #[test]
 fn passive_cooldown_backs_off_and_an_answer_clears_it() {
     let t = table(vec![service("a", &[(1, 1), (2, 1)])]);
-    let s = &t.services()[0];
+    let s = t.services().next().expect("service");
     let mut b = Balancer::default();
     b.rebind(&t, DownSet::default());
     let t0 = Instant::now();
@@ -157,14 +163,14 @@ fn rebind_keeps_passive_state_by_address() {
     let mut b = Balancer::default();
     b.rebind(&t, DownSet::default());
     let now = Instant::now();
-    b.failed(&t.services()[0], 1, Failure::Connect, now);
+    b.failed(t.services().next().expect("service"), 1, Failure::Connect, now);
     // The same server now sits in another service at another slot.
     let t2 = table(vec![service("z", &[(9, 1)]), service("a", &[(2, 1), (1, 1)])]);
     b.rebind(&t2, DownSet::default());
-    let s = &t2.services()[1];
+    let s = t2.services().nth(1).expect("service");
     assert!(!b.usable(s, 0, now), "127.0.0.1:2 is still cooling down");
     assert!(b.usable(s, 1, now));
-    assert!(b.usable(&t2.services()[0], 0, now));
+    assert!(b.usable(t2.services().next().expect("service"), 0, now));
 }
 
 #[test]
@@ -180,7 +186,7 @@ fn down_set_bits() {
 #[test]
 fn a_connect_timeout_cools_down_longer() {
     let t = table(vec![service("a", &[(1, 1), (2, 1)])]);
-    let s = &t.services()[0];
+    let s = t.services().next().expect("service");
     let mut b = Balancer::default();
     b.rebind(&t, DownSet::default());
     let t0 = Instant::now();

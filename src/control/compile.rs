@@ -12,7 +12,6 @@
 //! same code on an empty compiler. Runs on the control thread only (it may resolve DNS names); never touches a
 //! client socket.
 
-use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
 use std::net::SocketAddr;
@@ -26,11 +25,11 @@ use super::rawdata::{self, Health, Rawdata};
 use crate::health::config::HealthCheck;
 use crate::provider::shallow::RawEntry;
 use crate::provider::{
-    decode_router, decode_service, decode_skeleton, is_null, split_body, DecodeError, Entry, RouterConf,
-    ServiceConf, MAX_BODY_BYTES,
+    decode_router, decode_service, decode_skeleton, is_null, split_body, DecodeError, Entry, RouterConf, ServiceConf,
+    MAX_BODY_BYTES,
 };
 use crate::route::hash::BuildHostHasher;
-use crate::route::{file_routers, RouteFiles, RouteTable, RouterDef, Service, Slots, Target};
+use crate::route::{file_routers, EntryKey, RouteFiles, RouteTable, RouterDef, Service, Slots, TableBuilder, Target};
 
 /// The provider name Traefik gives the HTTP provider.
 pub const HTTP: &str = "http";
@@ -108,7 +107,18 @@ pub struct CertWant {
     pub router: String,
 }
 
-/// The result of a compile.
+/// What [`Compiler::compile`] gives: what workers and the control thread need each apply.
+pub struct Applied {
+    /// The table workers will serve.
+    pub table: RouteTable,
+    /// Certificates enabled routers ask for, in router name order (may repeat a name); `None` when they are the
+    /// same as the previous compile's.
+    pub certs: Option<Vec<CertWant>>,
+    /// Active health checks, one per service that has a valid `healthCheck`.
+    pub health: Vec<HealthPlan>,
+}
+
+/// The result of a compile from nothing: the table and a report of every router and service.
 pub struct Compiled {
     /// The table workers will serve.
     pub table: RouteTable,
@@ -150,21 +160,24 @@ pub fn compile(
     if let Some(body) = body {
         compiler.set_provider(body.to_vec())?;
     }
-    Ok(compiler.compile(files, resolve))
+    let applied = compiler.compile(files, resolve);
+    Ok(Compiled {
+        table: applied.table,
+        report: compiler.report(),
+        certs: applied.certs,
+        health: applied.health,
+    })
 }
 
 /// Where a report entry sorts: its name, then provider entries that decoded, provider entries that did not, route
 /// files' routes and route files' errors, then the name as written. Two entries may share a name (`a` and `a@http`
 /// both report `a@http`); `/api/rawdata` shows the last.
-type Key = (String, u8, String);
+type Key = EntryKey;
 
 const VALID: u8 = 0;
 const REJECTED: u8 = 1;
 const FILE: u8 = 2;
 const FILE_ERROR: u8 = 3;
-
-/// Where an enabled router sits in the table: priority descending, then name.
-type OrderKey = (Reverse<i64>, String);
 
 /// One entry of `http.routers` or `http.services`, as last seen.
 struct Slot<C, O> {
@@ -333,7 +346,11 @@ impl<C, O> Entries<C, O> {
                     .find(|(e, _)| *e.name == *name && !e.null)
                     .map(|(e, raw)| (e, Some(*raw)))
             } else {
-                layout.entries.iter().find(|e| *e.name == *name && !e.null).map(|e| (e, None))
+                layout
+                    .entries
+                    .iter()
+                    .find(|e| *e.name == *name && !e.null)
+                    .map(|e| (e, None))
             };
             let Some((placed, raw)) = copy else {
                 continue;
@@ -353,7 +370,10 @@ impl<C, O> Entries<C, O> {
             let owned;
             let raw = match raw {
                 Some(raw) => raw,
-                None => match std::str::from_utf8(bytes).ok().and_then(|t| RawValue::from_string(t.to_owned()).ok()) {
+                None => match std::str::from_utf8(bytes)
+                    .ok()
+                    .and_then(|t| RawValue::from_string(t.to_owned()).ok())
+                {
                     Some(r) => {
                         owned = r;
                         &*owned
@@ -396,7 +416,8 @@ impl<C, O> Entries<C, O> {
 /// What a router put into the outputs.
 struct RouterOut {
     key: Key,
-    order: Option<OrderKey>,
+    /// The router when served.
+    def: Option<Arc<RouterDef>>,
     /// The qualified service it names (it is recompiled when that service changes).
     depends_on: String,
     /// The qualified service it is enabled on (counted in that service's `usedBy`).
@@ -414,17 +435,11 @@ struct ServiceOut {
     volatile: bool,
 }
 
-/// A router's report and its `/api/rawdata` member.
-struct RouterMember {
-    report: Arc<RouterReport>,
-    rawdata: Arc<str>,
-}
-
-/// A service's report without `usedBy`, the report with it, and its member (every server `UP`).
+/// A service's report without `usedBy`, and the report with it.
 struct ServiceMember {
     base: ServiceReport,
-    /// The report with `usedBy` and its member; `None` until the end of the compile that inserted it.
-    rendered: Option<(Arc<ServiceReport>, Arc<str>)>,
+    /// `None` until the end of the compile that inserted it.
+    report: Option<Arc<ServiceReport>>,
 }
 
 /// The sources as last compiled, entry by entry, and everything built from them.
@@ -444,10 +459,19 @@ pub struct Compiler {
     /// Services whose `usedBy` changed since the last compile.
     stale: BTreeSet<String>,
     slots: Slots,
-    order: BTreeMap<OrderKey, Arc<RouterDef>>,
-    router_members: BTreeMap<Key, RouterMember>,
+    /// Server slots of the served services.
+    live: u32,
+    table: TableBuilder,
+    router_reports: BTreeMap<Key, Arc<RouterReport>>,
+    /// Each router's `/api/rawdata` member (shared with the documents handed out).
+    router_docs: imbl::OrdMap<Key, Arc<str>>,
     service_members: BTreeMap<Key, ServiceMember>,
-    served: BTreeMap<Key, Arc<Service>>,
+    /// Each service's member with every server `UP`.
+    service_docs: imbl::OrdMap<Key, Arc<str>>,
+    /// Provider routers that are disabled.
+    disabled: BTreeSet<Key>,
+    /// Services with a server whose name did not resolve.
+    unresolved: BTreeSet<Key>,
     certs: BTreeMap<Key, Vec<CertWant>>,
     certs_changed: bool,
     health: BTreeMap<Key, HealthPlan>,
@@ -469,10 +493,14 @@ impl Compiler {
             used_by: HashMap::new(),
             stale: BTreeSet::new(),
             slots: Slots::default(),
-            order: BTreeMap::new(),
-            router_members: BTreeMap::new(),
+            live: 0,
+            table: TableBuilder::default(),
+            router_reports: BTreeMap::new(),
+            router_docs: imbl::OrdMap::new(),
             service_members: BTreeMap::new(),
-            served: BTreeMap::new(),
+            service_docs: imbl::OrdMap::new(),
+            disabled: BTreeSet::new(),
+            unresolved: BTreeSet::new(),
             certs: BTreeMap::new(),
             certs_changed: true,
             health: BTreeMap::new(),
@@ -520,11 +548,8 @@ impl Compiler {
         decode_skeleton(&split.skeleton)?;
         let layout = Layout::new(&body, &split.routers, &split.services);
         let old = self.layout.as_ref().filter(|_| self.generation > 0);
-        self.routers.take_all(
-            &split.routers,
-            old.map(|l| (&l.maps[0], &self.body[..])),
-            decode_router,
-        );
+        self.routers
+            .take_all(&split.routers, old.map(|l| (&l.maps[0], &self.body[..])), decode_router);
         self.services.take_all(
             &split.services,
             old.map(|l| (&l.maps[1], &self.body[..])),
@@ -538,48 +563,68 @@ impl Compiler {
     }
 
     /// Compiles what changed since the last compile, plus the route files (always: they are few, and a target
-    /// that did not resolve is tried again), and returns the new table and report.
-    pub fn compile(&mut self, files: Option<&RouteFiles>, resolve: Resolver<'_>) -> Compiled {
+    /// that did not resolve is tried again), and returns the new table.
+    pub fn compile(&mut self, files: Option<&RouteFiles>, resolve: Resolver<'_>) -> Applied {
         self.compile_provider(resolve);
-        let live: u32 = self.served.values().map(|s| s.slot_len()).sum();
-        if self.slots.wasted(live) {
+        if self.slots.wasted(self.live) {
             self.renumber(resolve);
         }
         self.compile_files(files, resolve);
         self.refresh_stale();
-        let routers: Vec<Arc<RouterDef>> = self.order.values().cloned().collect();
-        let services: Vec<Arc<Service>> = self.served.values().cloned().collect();
         let certs = std::mem::take(&mut self.certs_changed)
             .then(|| self.certs.values().flat_map(|c| c.iter().cloned()).collect());
-        Compiled {
-            table: RouteTable::from_sorted(routers, services, self.slots.count()),
-            report: Report {
-                routers: self.router_members.values().map(|m| m.report.clone()).collect(),
-                services: self
-                    .service_members
-                    .values()
-                    .map(|m| match &m.rendered {
-                        Some((report, _)) => report.clone(),
-                        None => Arc::new(m.base.clone()),
-                    })
-                    .collect(),
-            },
+        Applied {
+            table: self.table.table(self.slots.count()),
             certs,
             health: self.health.values().cloned().collect(),
         }
     }
 
+    /// Every router and service of the last compile, enabled or not (walks them all: for `check`, tests and
+    /// benches, not for each apply).
+    pub fn report(&self) -> Report {
+        Report {
+            routers: self.router_reports.values().cloned().collect(),
+            services: self
+                .service_members
+                .values()
+                .map(|m| m.report.clone().unwrap_or_else(|| Arc::new(m.base.clone())))
+                .collect(),
+        }
+    }
+
+    /// Provider routers of the last compile: how many, how many are disabled, and the first `limit` disabled ones
+    /// (name and errors).
+    pub fn provider_routers(&self, limit: usize) -> (usize, usize, Vec<Arc<RouterReport>>) {
+        let total = self.routers.slots.len();
+        let first = self
+            .disabled
+            .iter()
+            .take(limit)
+            .filter_map(|k| self.router_reports.get(k).cloned())
+            .collect();
+        (total, self.disabled.len(), first)
+    }
+
+    /// Does a service of the last compile have a server whose name did not resolve?
+    pub fn unresolved(&self) -> bool {
+        !self.unresolved.is_empty()
+    }
+
     /// The `/api/rawdata` document of the last compile, with `health`'s server states.
     pub fn rawdata(&self, health: &Health) -> Rawdata {
-        let routers = last_of_each_name(&self.router_members, |m| m.rawdata.clone());
-        let services = last_of_each_name(&self.service_members, |m| match &m.rendered {
-            Some((report, rendered)) => match health.get(&report.name) {
-                Some(checked) => rawdata::service_member(report, Some(checked)),
-                None => rendered.clone(),
-            },
-            None => rawdata::service_member(&m.base, health.get(&m.base.name)),
-        });
-        Rawdata::new(routers, services)
+        let mut checked = BTreeMap::new();
+        for (name, states) in health {
+            let members = self
+                .service_members
+                .range((name.clone(), 0, String::new())..)
+                .take_while(|(k, _)| k.0 == *name);
+            if let Some((_, m)) = members.last() {
+                let report = m.report.clone().unwrap_or_else(|| Arc::new(m.base.clone()));
+                checked.insert(name.clone(), rawdata::service_member(&report, Some(states)));
+            }
+        }
+        Rawdata::new(self.router_docs.clone(), self.service_docs.clone(), checked)
     }
 
     /// Gives every service new slot numbers (the old ones were mostly left behind by services since changed).
@@ -644,18 +689,15 @@ impl Compiler {
             let built = entry::service(name, &slot.entry, clash, resolve, &mut self.slots);
             ((built.report.name.clone(), VALID, name.to_string()), Ok(built))
         };
-        let old = self
-            .services
-            .slots
-            .get_mut(name)
-            .and_then(|slot| slot.out.take());
+        let old = self.services.slots.get_mut(name).and_then(|slot| slot.out.take());
         if let Some(old) = &old {
             self.remove_service(old);
         }
         let (report, state, volatile) = match built {
             Ok(built) => {
                 if let Some(service) = &built.service {
-                    self.served.insert(key.clone(), service.clone());
+                    self.live = self.live.saturating_add(service.slot_len());
+                    self.table.insert_service(key.clone(), service.clone());
                 }
                 if let Some(plan) = built.health {
                     self.health.insert(key.clone(), plan);
@@ -685,15 +727,26 @@ impl Compiler {
     }
 
     fn remove_service(&mut self, out: &ServiceOut) {
-        self.service_members.remove(&out.key);
-        self.served.remove(&out.key);
-        self.health.remove(&out.key);
+        self.remove_service_key(&out.key);
+    }
+
+    fn remove_service_key(&mut self, key: &Key) {
+        self.service_members.remove(key);
+        self.service_docs.remove(key);
+        self.unresolved.remove(key);
+        if let Some(service) = self.table.remove_service(key) {
+            self.live = self.live.saturating_sub(service.slot_len());
+        }
+        self.health.remove(key);
     }
 
     /// Inserts a service's report; it is rendered (with its `usedBy`) at the end of the compile.
     fn insert_service_member(&mut self, key: Key, base: ServiceReport) {
         self.stale.insert(base.name.clone());
-        self.service_members.insert(key, ServiceMember { base, rendered: None });
+        if base.errors.iter().any(|e| e.contains("resolve")) {
+            self.unresolved.insert(key.clone());
+        }
+        self.service_members.insert(key, ServiceMember { base, report: None });
     }
 
     /// What routers naming qualified service `q` see: an entry given as `q` or as `q` without `@http`; an entry
@@ -746,8 +799,7 @@ impl Compiler {
                     } else {
                         self.service_state(&q)
                     };
-                    let built =
-                        entry::router(name, conf, &slot.entry.warnings, clash, &state, &self.entry_points);
+                    let built = entry::router(name, conf, &slot.entry.warnings, clash, &state, &self.entry_points);
                     certs = built.certs;
                     def = built.def;
                     depends_on = built.service;
@@ -780,7 +832,7 @@ impl Compiler {
         certs: Vec<CertWant>,
         depends_on: String,
     ) -> RouterOut {
-        let mut order = None;
+        let mut served = None;
         let mut uses = None;
         if let Some(def) = def {
             let service = def.service.name.clone();
@@ -790,35 +842,34 @@ impl Compiler {
                 .insert(def.name.clone());
             self.stale.insert(service.clone());
             uses = Some(service);
-            let at = (Reverse(def.priority), def.name.clone());
-            self.order.insert(at.clone(), Arc::new(def));
-            order = Some(at);
+            let def = Arc::new(def);
+            self.table.insert_router(def.clone());
+            served = Some(def);
+        }
+        if report.provider == HTTP && !report.errors.is_empty() {
+            self.disabled.insert(key.clone());
         }
         if !certs.is_empty() {
             self.certs.insert(key.clone(), certs);
             self.certs_changed = true;
         }
-        let rawdata = rawdata::router_member(&report);
-        self.router_members.insert(
-            key.clone(),
-            RouterMember {
-                report: Arc::new(report),
-                rawdata,
-            },
-        );
+        self.router_docs.insert(key.clone(), rawdata::router_member(&report));
+        self.router_reports.insert(key.clone(), Arc::new(report));
         RouterOut {
             key,
-            order,
+            def: served,
             depends_on,
             uses,
         }
     }
 
     fn remove_router(&mut self, out: &RouterOut) {
-        if let Some(at) = &out.order {
-            self.order.remove(at);
+        if let Some(def) = &out.def {
+            self.table.remove_router(def);
         }
-        self.router_members.remove(&out.key);
+        self.router_reports.remove(&out.key);
+        self.router_docs.remove(&out.key);
+        self.disabled.remove(&out.key);
         if self.certs.remove(&out.key).is_some() {
             self.certs_changed = true;
         }
@@ -846,9 +897,7 @@ impl Compiler {
         for (out, service) in std::mem::take(&mut self.files) {
             self.remove_router(&out);
             if let Some(service) = service {
-                self.service_members.remove(&service);
-                self.served.remove(&service);
-                self.health.remove(&service);
+                self.remove_service_key(&service);
             }
         }
         let Some(f) = files else {
@@ -887,7 +936,8 @@ impl Compiler {
                     Err(e) => service_errors.push(e.to_string()),
                 }
             }
-            self.served.insert(service_key.clone(), service.clone());
+            self.live = self.live.saturating_add(service.slot_len());
+            self.table.insert_service(service_key.clone(), service.clone());
             let report = RouterReport {
                 name: def.name.clone(),
                 provider: ROUTES,
@@ -940,7 +990,7 @@ impl Compiler {
     fn refresh_stale(&mut self) {
         for q in std::mem::take(&mut self.stale) {
             let users = self.used_by.get(&q);
-            for (_, member) in self
+            for (key, member) in self
                 .service_members
                 .range_mut((q.clone(), 0, String::new())..)
                 .take_while(|(k, _)| k.0 == q)
@@ -949,8 +999,9 @@ impl Compiler {
                 if let Some(users) = users {
                     report.used_by = users.iter().cloned().collect();
                 }
-                let rawdata = rawdata::service_member(&report, None);
-                member.rendered = Some((Arc::new(report), rawdata));
+                self.service_docs
+                    .insert(key.clone(), rawdata::service_member(&report, None));
+                member.report = Some(Arc::new(report));
             }
         }
     }
@@ -958,20 +1009,6 @@ impl Compiler {
 
 /// Why every copy of a name given twice is ignored.
 const REPEATED: &str = "defined more than once (every copy ignored)";
-
-/// The members of `map` in name order, keeping only the last of entries that share a name.
-fn last_of_each_name<T>(map: &BTreeMap<Key, T>, member: impl Fn(&T) -> Arc<str>) -> Vec<Arc<str>> {
-    let mut out: Vec<Arc<str>> = Vec::with_capacity(map.len());
-    let mut last: Option<&str> = None;
-    for (key, value) in map {
-        if last == Some(key.0.as_str()) {
-            out.pop();
-        }
-        out.push(member(value));
-        last = Some(key.0.as_str());
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {
@@ -1056,12 +1093,7 @@ mod tests {
             "no entryPoints means all of them"
         );
         assert_eq!(c.table.len(), 2, "only ok and secure are served");
-        let secure = c
-            .table
-            .routers()
-            .iter()
-            .find(|r| r.name == "secure@http")
-            .expect("secure");
+        let secure = c.table.routers().find(|r| r.name == "secure@http").expect("secure");
         assert_eq!(secure.entry_points, 0b10);
         let svc = c.report.services.iter().find(|s| s.name == "ok@http").expect("service");
         assert_eq!(svc.used_by, vec!["ok@http".to_string(), "secure@http".to_string()]);
@@ -1070,7 +1102,7 @@ mod tests {
             "the https server is reported: {:?}",
             svc.errors
         );
-        let served = &c.table.services()[0];
+        let served = &c.table.services().next().expect("service");
         assert_eq!(served.servers.len(), 1, "the usable server stays");
     }
 
@@ -1085,7 +1117,7 @@ mod tests {
         let c = compile(Some(body), Some(&files), &["web".to_string()], &mut literal).expect("compiles");
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(c.table.len(), 2);
-        let names: Vec<&str> = c.table.routers().iter().map(|r| r.name.as_str()).collect();
+        let names: Vec<&str> = c.table.routers().map(|r| r.name.as_str()).collect();
         assert_eq!(
             names,
             ["files.test/app@routes", "f@http"],
@@ -1094,7 +1126,6 @@ mod tests {
         let r = report_of(&c, "files.test/app@routes");
         assert_eq!((r.provider, r.service.as_str()), (ROUTES, "files.test/app@routes"));
     }
-
 }
 
 #[cfg(test)]
@@ -1117,9 +1148,9 @@ mod incremental {
     }
 
     /// Everything observable about a compile, as text.
-    fn observe(c: &Compiled, document: &Rawdata) -> String {
+    fn observe(table: &RouteTable, health: &[HealthPlan], report: &Report, document: &Rawdata) -> String {
         let mut out = String::new();
-        for r in c.table.routers() {
+        for r in table.routers() {
             let s = &r.service;
             let _ = writeln!(
                 out,
@@ -1134,18 +1165,15 @@ mod incremental {
                 s.pass_host_header
             );
         }
-        let mut services: Vec<String> = c
-            .table
+        let mut services: Vec<String> = table
             .services()
-            .iter()
             .map(|s| format!("service {} {:?} {}", s.name, s.servers, s.pass_host_header))
             .collect();
         services.sort();
         for s in services {
             let _ = writeln!(out, "{s}");
         }
-        let mut plans: Vec<String> = c
-            .health
+        let mut plans: Vec<String> = health
             .iter()
             .map(|p| format!("health {} {:?} {:?}", p.service.name, p.urls, p.check))
             .collect();
@@ -1153,10 +1181,10 @@ mod incremental {
         for p in plans {
             let _ = writeln!(out, "{p}");
         }
-        let _ = writeln!(out, "{:?}", c.report);
+        let _ = writeln!(out, "{report:?}");
         assert_eq!(
             document.to_text(),
-            rawdata::render(&c.report, &Health::new()),
+            rawdata::render(report, &Health::new()),
             "the document built from kept members is the one rendered from the report"
         );
         out.push_str(&document.to_text());
@@ -1180,7 +1208,10 @@ mod incremental {
 
     impl Lcg {
         fn next(&mut self, n: usize) -> usize {
-            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             ((self.0 >> 33) as usize) % n
         }
     }
@@ -1211,12 +1242,17 @@ mod incremental {
         match rng.next(8) {
             0 => r#"{"weighted":{"services":[]}}"#.to_string(),
             1 => r#"{"loadBalancer":{"servers":"x"}}"#.to_string(),
-            2 => format!(r#"{{"loadBalancer":{{"servers":[{{"url":"http://dns-{}:{port}"}}]}}}}"#, 1 + rng.next(3)),
+            2 => format!(
+                r#"{{"loadBalancer":{{"servers":[{{"url":"http://dns-{}:{port}"}}]}}}}"#,
+                1 + rng.next(3)
+            ),
             3 => format!(r#"{{"loadBalancer":{{"servers":[{{"url":"http://nowhere:{port}"}}]}}}}"#),
             4 => format!(
                 r#"{{"loadBalancer":{{"servers":[{{"url":"http://127.0.0.1:{port}"}},{{"url":"http://127.0.0.2:{port}","weight":3}}],"healthCheck":{{"path":"/h","interval":"5s"}}}}}}"#
             ),
-            5 => format!(r#"{{"loadBalancer":{{"servers":[{{"url":"http://127.0.0.1:{port}"}}],"passHostHeader":false}}}}"#),
+            5 => format!(
+                r#"{{"loadBalancer":{{"servers":[{{"url":"http://127.0.0.1:{port}"}}],"passHostHeader":false}}}}"#
+            ),
             _ => format!(r#"{{"loadBalancer":{{"servers":[{{"url":"http://127.0.0.1:{port}"}}]}}}}"#),
         }
     }
@@ -1295,12 +1331,16 @@ mod incremental {
                 from_scratch.set_provider(bytes.clone()).expect("valid");
                 let _ = from_scratch.compile(None, &mut resolve);
                 let (left, right) = (
-                    observe(&kept, &compiler.rawdata(&Health::new())),
-                    observe(&fresh, &fresh_doc),
+                    observe(
+                        &kept.table,
+                        &kept.health,
+                        &compiler.report(),
+                        &compiler.rawdata(&Health::new()),
+                    ),
+                    observe(&fresh.table, &fresh.health, &fresh.report, &fresh_doc),
                 );
                 if left != right {
-                    let differ: Vec<(&str, &str)> =
-                        left.lines().zip(right.lines()).filter(|(a, b)| a != b).collect();
+                    let differ: Vec<(&str, &str)> = left.lines().zip(right.lines()).filter(|(a, b)| a != b).collect();
                     panic!(
                         "seed {seed} step {step}: {}\nkept vs fresh: {differ:#?}",
                         String::from_utf8_lossy(&bytes)

@@ -120,7 +120,10 @@ impl Layout {
         let mut placed = Vec::with_capacity(parsed.len());
         for (name, raw) in parsed {
             // Offset in the scratch buffer, minus its `{`, plus where the region starts in `new`.
-            let at = (raw.get().as_ptr() as usize).checked_sub(scratch_base)?.checked_sub(1)? + from;
+            let at = (raw.get().as_ptr() as usize)
+                .checked_sub(scratch_base)?
+                .checked_sub(1)?
+                + from;
             placed.push((place(new, at, &name, raw)?, raw));
         }
         Some(Patch {
@@ -290,12 +293,17 @@ mod tests {
 
     #[test]
     fn a_change_inside_one_entry_rereads_only_that_entry() {
-        let old = br#"{"http":{"routers":{"a":{"rule":"x"},"b":{"rule":"y"},"c":{"rule":"z"}},"services":{"s":{"n":1}}}}"#;
-        let new = br#"{"http":{"routers":{"a":{"rule":"x"},"b":{"rule":"yyy"},"c":{"rule":"z"}},"services":{"s":{"n":1}}}}"#;
+        let old =
+            br#"{"http":{"routers":{"a":{"rule":"x"},"b":{"rule":"y"},"c":{"rule":"z"}},"services":{"s":{"n":1}}}}"#;
+        let new =
+            br#"{"http":{"routers":{"a":{"rule":"x"},"b":{"rule":"yyy"},"c":{"rule":"z"}},"services":{"s":{"n":1}}}}"#;
         let mut l = layout(old);
         let mut scratch = Vec::new();
         let patch = l.diff(old, new, &mut scratch).expect("a patch");
-        assert_eq!((patch.map, patch.old.clone(), names(&patch), patch.delta), (0, 1..2, vec!["b".into()], 2));
+        assert_eq!(
+            (patch.map, patch.old.clone(), names(&patch), patch.delta),
+            (0, 1..2, vec!["b".into()], 2)
+        );
         let replaced = l.apply(&patch);
         assert_eq!(replaced[0].name.as_ref(), "b");
         // The patched layout is the layout of the new body.
@@ -324,7 +332,12 @@ mod tests {
             l.apply(&patch);
             let fresh = layout(new);
             for m in 0..2 {
-                assert_eq!(l.maps[m].entries, fresh.maps[m].entries, "{}", String::from_utf8_lossy(new));
+                assert_eq!(
+                    l.maps[m].entries,
+                    fresh.maps[m].entries,
+                    "{}",
+                    String::from_utf8_lossy(new)
+                );
                 assert_eq!(l.maps[m].braces, fresh.maps[m].braces);
             }
         }
@@ -342,12 +355,20 @@ mod tests {
             br#"{"http":{"routers":{"a":1,"b":"2},"services":{"s":1}},"x":1}"#,
             br#"{"http":{"routers":{"b":2},"middlewares":{},"services":{"s":1}},"x":1}"#,
         ] {
-            assert!(l.diff(old, new, &mut scratch).is_none(), "{}", String::from_utf8_lossy(new));
+            assert!(
+                l.diff(old, new, &mut scratch).is_none(),
+                "{}",
+                String::from_utf8_lossy(new)
+            );
         }
         // Emptying the region between two entries must leave one comma.
         let old = br#"{"http":{"routers":{"a":1,"b":2,"c":3}}}"#;
         let l = layout(old);
-        assert!(l.diff(old, br#"{"http":{"routers":{"a":1,,"c":3}}}"#, &mut scratch).is_none());
-        assert!(l.diff(old, br#"{"http":{"routers":{"a":1,"c":3}}}"#, &mut scratch).is_some());
+        assert!(l
+            .diff(old, br#"{"http":{"routers":{"a":1,,"c":3}}}"#, &mut scratch)
+            .is_none());
+        assert!(l
+            .diff(old, br#"{"http":{"routers":{"a":1,"c":3}}}"#, &mut scratch)
+            .is_some());
     }
 }

@@ -33,7 +33,7 @@ use crate::provider::TokenSource;
 use crate::route::{load_route_files, resolve_system, RouteFiles, RouteTable};
 use crate::snapshot::{Graveyard, HealthUpdate, Snapshot};
 use crate::worker::mailbox::{MailboxSender, WorkerMsg};
-use compile::{Compiler, Report};
+use compile::Compiler;
 use status::{FilesStatus, ProviderStatus, ServerHealth, StatusBoard};
 
 /// How often a persisting provider failure is logged again.
@@ -166,11 +166,7 @@ impl Control {
             return false;
         }
         let compiled = self.compiler.compile(self.files.as_ref(), &mut resolve_system);
-        self.unresolved = compiled
-            .report
-            .services
-            .iter()
-            .any(|s| s.errors.iter().any(|e| e.contains("resolve")));
+        self.unresolved = self.compiler.unresolved();
         if let (Some(acme), Some(certs)) = (self.acme.as_mut(), compiled.certs.clone()) {
             acme.set_wants(certs);
         }
@@ -186,13 +182,8 @@ impl Control {
             return false;
         }
         if provider_changed {
-            log_change(&compiled.report);
-            let routers = compiled
-                .report
-                .routers
-                .iter()
-                .filter(|r| r.provider == compile::HTTP)
-                .count();
+            let (routers, disabled, first) = self.compiler.provider_routers(MAX_DISABLED_LOGGED);
+            log_change(routers, disabled, &first);
             self.status.update(|b| {
                 if let Some(h) = b.http.as_mut() {
                     h.last_change = Some(SystemTime::now());
@@ -232,7 +223,7 @@ impl Control {
     }
 
     /// Points the health checks at the servers of the services in `compiled` that ask for one.
-    fn sync_health(&mut self, compiled: &compile::Compiled) {
+    fn sync_health(&mut self, compiled: &compile::Applied) {
         if compiled.health.is_empty() && self.health.is_none() {
             return;
         }
@@ -529,21 +520,12 @@ fn board_servers(status: &rawdata::Health) -> Vec<ServerHealth> {
         .collect()
 }
 
-fn log_change(report: &Report) {
-    let http: Vec<_> = report.routers.iter().filter(|r| r.provider == compile::HTTP).collect();
-    let disabled: Vec<_> = http.iter().filter(|r| !r.errors.is_empty()).collect();
-    log::info!(
-        "Configuration received from provider http: {} router(s), {} disabled",
-        http.len(),
-        disabled.len()
-    );
-    for r in disabled.iter().take(MAX_DISABLED_LOGGED) {
+fn log_change(routers: usize, disabled: usize, first: &[Arc<compile::RouterReport>]) {
+    log::info!("Configuration received from provider http: {routers} router(s), {disabled} disabled");
+    for r in first {
         log::warn!("router {:?} disabled: {}", r.name, r.errors.join("; "));
     }
-    if disabled.len() > MAX_DISABLED_LOGGED {
-        log::warn!(
-            "{} more router(s) disabled; see /api/rawdata",
-            disabled.len() - MAX_DISABLED_LOGGED
-        );
+    if disabled > first.len() {
+        log::warn!("{} more router(s) disabled; see /api/rawdata", disabled - first.len());
     }
 }

@@ -11,18 +11,21 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::compile::{Report, RouterReport, ServiceReport};
+use crate::route::EntryKey;
 
 /// Active health-check results: service name → server URL → up.
 pub type Health = BTreeMap<String, BTreeMap<String, bool>>;
 
-/// The `/api/rawdata` document as its members: each router's and each service's `"name":{…}`, rendered once per
-/// change and shared between documents (`Arc`), so a new document for one changed router costs a list of pointers,
-/// not tens of megabytes of text. Written out whole only when someone asks for it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// The `/api/rawdata` document as its members: each router's and each service's `"name":{…}`, rendered once when
+/// the entry changes and shared between documents (persistent maps: a new document for one changed router shares
+/// all the others), so publishing a document costs nothing per entry. Written out only when someone asks for it.
+/// Of members that share a name the last (in key order) is shown, as a JSON map keeps its last key.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Rawdata {
-    routers: Vec<Arc<str>>,
-    services: Vec<Arc<str>>,
-    len: usize,
+    routers: imbl::OrdMap<EntryKey, Arc<str>>,
+    services: imbl::OrdMap<EntryKey, Arc<str>>,
+    /// Service members rendered with health-check states, by service name: they replace the kept member.
+    checked: BTreeMap<String, Arc<str>>,
 }
 
 const HEAD: &[u8] = br#"{"routers":{"#;
@@ -30,55 +33,88 @@ const MIDDLE: &[u8] = br#"},"services":{"#;
 const TAIL: &[u8] = br#"},"middlewares":{}}"#;
 
 impl Rawdata {
-    /// A document of these members (each `"name":{…}`, in name order, names distinct).
-    pub fn new(routers: Vec<Arc<str>>, services: Vec<Arc<str>>) -> Self {
-        let members = |m: &[Arc<str>]| m.iter().map(|s| s.len()).sum::<usize>() + m.len().saturating_sub(1);
-        let len = HEAD.len() + members(&routers) + MIDDLE.len() + members(&services) + TAIL.len();
-        Rawdata { routers, services, len }
+    /// A document of these members, each `"name":{…}` under its entry's key.
+    pub fn new(
+        routers: imbl::OrdMap<EntryKey, Arc<str>>,
+        services: imbl::OrdMap<EntryKey, Arc<str>>,
+        checked: BTreeMap<String, Arc<str>>,
+    ) -> Self {
+        Rawdata {
+            routers,
+            services,
+            checked,
+        }
     }
 
     /// Renders every member of `report`, with each service's `serverStatus` from `health`.
     pub fn from_report(report: &Report, health: &Health) -> Self {
-        let routers = last_of_each_name(&report.routers, |r| &r.name)
-            .map(|r| router_member(r))
+        let key = |name: &str, i: usize| (name.to_string(), 0, format!("{i:020}"));
+        let routers = report
+            .routers
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (key(&r.name, i), router_member(r)))
             .collect();
-        let services = last_of_each_name(&report.services, |s| &s.name)
-            .map(|s| service_member(s, health.get(&s.name)))
+        let services = report
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (key(&s.name, i), service_member(s, health.get(&s.name))))
             .collect();
-        Rawdata::new(routers, services)
+        Rawdata::new(routers, services, BTreeMap::new())
     }
 
-    /// The document's length in bytes.
+    /// The members shown, in order: the last of each name, a checked service's member replacing its own.
+    fn shown<'a>(
+        members: &'a imbl::OrdMap<EntryKey, Arc<str>>,
+        checked: &'a BTreeMap<String, Arc<str>>,
+    ) -> impl Iterator<Item = &'a Arc<str>> {
+        let mut entries = members.iter().peekable();
+        std::iter::from_fn(move || loop {
+            let (key, member) = entries.next()?;
+            if entries.peek().is_some_and(|(next, _)| next.0 == key.0) {
+                continue;
+            }
+            return Some(checked.get(&key.0).unwrap_or(member));
+        })
+    }
+
+    /// The document's length in bytes (walks every member).
     pub fn len(&self) -> usize {
-        self.len
+        let none = BTreeMap::new();
+        let members = |m: &imbl::OrdMap<EntryKey, Arc<str>>, checked| {
+            let (count, bytes) = Rawdata::shown(m, checked).fold((0usize, 0usize), |(n, b), s| (n + 1, b + s.len()));
+            bytes + count.saturating_sub(1)
+        };
+        HEAD.len() + members(&self.routers, &none) + MIDDLE.len() + members(&self.services, &self.checked) + TAIL.len()
     }
 
     /// Never true: even an empty document has its three maps.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        false
     }
 
     /// Appends the document to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        out.reserve(self.len);
+        let none = BTreeMap::new();
         out.extend_from_slice(HEAD);
-        join(out, &self.routers);
+        join(out, Rawdata::shown(&self.routers, &none));
         out.extend_from_slice(MIDDLE);
-        join(out, &self.services);
+        join(out, Rawdata::shown(&self.services, &self.checked));
         out.extend_from_slice(TAIL);
     }
 
     /// The document as one string.
     pub fn to_text(&self) -> String {
-        let mut out = Vec::with_capacity(self.len);
+        let mut out = Vec::with_capacity(self.len());
         self.write_to(&mut out);
         // Members are whole strings; the rest is ASCII.
         String::from_utf8(out).unwrap_or_default()
     }
 }
 
-fn join(out: &mut Vec<u8>, members: &[Arc<str>]) {
-    for (i, m) in members.iter().enumerate() {
+fn join<'a>(out: &mut Vec<u8>, members: impl Iterator<Item = &'a Arc<str>>) {
+    for (i, m) in members.enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -109,22 +145,6 @@ fn to_member(out: Vec<u8>) -> Arc<str> {
 /// `DOWN`; only an active health check in `health` makes one `DOWN`).
 pub fn render(report: &Report, health: &Health) -> String {
     Rawdata::from_report(report, health).to_text()
-}
-
-/// Entries sorted by name (stable), keeping only the last of entries that share a name, as a map built from them
-/// would. The report comes sorted, which makes the sort a single linear pass.
-fn last_of_each_name<'a, T>(entries: &'a [Arc<T>], name: impl Fn(&T) -> &str) -> impl Iterator<Item = &'a T> {
-    let mut sorted: Vec<&'a T> = entries.iter().map(|e| &**e).collect();
-    sorted.sort_by(|a, b| name(a).cmp(name(b)));
-    let keep: Vec<bool> = sorted
-        .windows(2)
-        .map(|pair| name(pair[0]) != name(pair[1]))
-        .chain(std::iter::once(true))
-        .collect();
-    sorted
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(entry, keep)| keep.then_some(entry))
 }
 
 fn router(out: &mut Vec<u8>, r: &RouterReport) {
@@ -292,7 +312,7 @@ mod tests {
     //! The reference: the same document as serde_json renders it from borrowed views in maps.
 
     use std::collections::BTreeMap;
-use std::sync::Arc;
+    use std::sync::Arc;
 
     use serde::Serialize;
 
@@ -470,13 +490,19 @@ use std::sync::Arc;
         half.errors = vec!["server \"https://x\": scheme".to_string()];
         half.used_by = vec!["a@http".to_string(), "b@http".to_string()];
         let report = Report {
-            routers: vec![odd, max, zero, router("d@http", "Host(`d`)")].into_iter().map(Arc::new).collect(),
+            routers: vec![odd, max, zero, router("d@http", "Host(`d`)")]
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
             services: vec![
                 broken,
                 half,
                 service("s@http", &["http://[::1]:81"]),
                 service("w@http", &["http://b:2", "http://a:1", "http://b:2"]),
-            ].into_iter().map(Arc::new).collect(),
+            ]
+            .into_iter()
+            .map(Arc::new)
+            .collect(),
         };
         let mut health = Health::new();
         health.insert(
@@ -506,12 +532,18 @@ use std::sync::Arc;
                 router("m@http", "Host(`m`)"),
                 second,
                 router("a-b@http", "Host(`ab`)"),
-            ].into_iter().map(Arc::new).collect(),
+            ]
+            .into_iter()
+            .map(Arc::new)
+            .collect(),
             services: vec![
                 service("y@http", &[]),
                 service("x@http", &["http://a:1"]),
                 service("y@http", &["http://b:2"]),
-            ].into_iter().map(Arc::new).collect(),
+            ]
+            .into_iter()
+            .map(Arc::new)
+            .collect(),
         };
         let rendered = super::render(&report, &Health::new());
         assert_eq!(rendered, reference(&report, &Health::new()));

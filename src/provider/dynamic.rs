@@ -27,9 +27,9 @@ use super::node::Node;
 use super::router;
 pub use super::router::{Domain, RouterConf, TlsConf};
 use super::service;
+pub use super::service::{LoadBalancer, ServerConf, ServiceConf, ServiceKind};
 use super::shallow::{self, RawEntry, Split};
 use serde_json::value::RawValue;
-pub use super::service::{LoadBalancer, ServerConf, ServiceConf, ServiceKind};
 
 /// Largest body [`decode`] accepts (and the HTTP provider reads): 64 MiB.
 pub const MAX_BODY_BYTES: usize = 64 << 20;
@@ -151,8 +151,22 @@ pub fn decode(body: &[u8]) -> Result<Dynamic, DecodeError> {
         warnings,
         ..
     } = &mut dynamic;
-    decode_map(split.routers, Section::Router, router::decode, routers, invalid, warnings);
-    decode_map(split.services, Section::Service, service::decode, services, invalid, warnings);
+    decode_map(
+        split.routers,
+        Section::Router,
+        router::decode,
+        routers,
+        invalid,
+        warnings,
+    );
+    decode_map(
+        split.services,
+        Section::Service,
+        service::decode,
+        services,
+        invalid,
+        warnings,
+    );
     Ok(dynamic)
 }
 

@@ -40,8 +40,8 @@ mod tests_http;
 mod tests_token;
 
 pub use dynamic::{
-    decode, decode_router, decode_service, decode_skeleton, is_null, split_body, DecodeError, Domain, Entry, Dynamic, LoadBalancer, Rejected, RouterConf, Section, ServerConf, ServiceConf,
-    ServiceKind, TlsConf, MAX_BODY_BYTES,
+    decode, decode_router, decode_service, decode_skeleton, is_null, split_body, DecodeError, Domain, Dynamic, Entry,
+    LoadBalancer, Rejected, RouterConf, Section, ServerConf, ServiceConf, ServiceKind, TlsConf, MAX_BODY_BYTES,
 };
 pub use http::{FetchError, Fetched, HttpSource, ProviderError};
 pub use secret::Secret;

@@ -183,7 +183,10 @@ mod tests {
         let body = br#"{"http":{"Routers":{"a":{"rule":"Host(`a`)"},"b\u0041":null},"middlewares":{"m":{"x":1}},
             "services":{"s":{"loadBalancer":{}}}},"tcp":{}}"#;
         let split = split(body).expect("splits");
-        assert_eq!(names(&split.routers), [("a", r#"{"rule":"Host(`a`)"}"#), ("bA", "null")]);
+        assert_eq!(
+            names(&split.routers),
+            [("a", r#"{"rule":"Host(`a`)"}"#), ("bA", "null")]
+        );
         assert_eq!(names(&split.services), [("s", r#"{"loadBalancer":{}}"#)]);
         assert_eq!(
             String::from_utf8_lossy(&split.skeleton),
@@ -195,7 +198,10 @@ mod tests {
     fn a_map_of_the_wrong_kind_keeps_its_kind_in_the_skeleton() {
         let split = split(br#"{"http":{"routers":[1,2],"services":"x"}}"#).expect("splits");
         assert!(split.routers.is_empty());
-        assert_eq!(String::from_utf8_lossy(&split.skeleton), r#"{"http":{"routers":[],"services":""}}"#);
+        assert_eq!(
+            String::from_utf8_lossy(&split.skeleton),
+            r#"{"http":{"routers":[],"services":""}}"#
+        );
         let split = super::split(br#"[{"http":1}]"#).expect("splits");
         assert_eq!(String::from_utf8_lossy(&split.skeleton), "[]");
     }

@@ -124,14 +124,7 @@ pub fn file_routers(
         let service = slots.place(Service::new(name.clone(), servers.into_boxed_slice(), true));
         services.push(service.clone());
         let priority = rule.priority();
-        routers.push(RouterDef::new(
-            name,
-            rule,
-            priority,
-            u64::MAX,
-            Transport::Any,
-            service,
-        ));
+        routers.push(RouterDef::new(name, rule, priority, u64::MAX, Transport::Any, service));
     }
     (routers, errors)
 }

@@ -46,4 +46,4 @@ pub use list::render;
 pub use request::{request_view, ViewScratch};
 pub use resolve::resolve_system;
 pub use spec::{IdError, RouteSpec, SpecError, Target, TargetError};
-pub use table::{RouteTable, RouterDef, Service, Slots, Transport, Upstream};
+pub use table::{EntryKey, OrderKey, RouteTable, RouterDef, Service, Slots, TableBuilder, Transport, Upstream};

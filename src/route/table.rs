@@ -179,118 +179,186 @@ impl RouterDef {
     }
 }
 
-/// Where the routers of one host sit in the table.
-#[derive(Clone, Debug)]
-enum Positions {
-    /// The common case: one router per host, no allocation.
-    One(u32),
-    /// Ascending.
-    Many(Box<[u32]>),
+/// A sort key unique per provider or route-file entry: its qualified name, its kind, its name as written.
+pub type EntryKey = (String, u8, String);
+
+/// Where a router sits in the table: priority descending, then name.
+pub type OrderKey = (std::cmp::Reverse<i64>, String);
+
+/// Host shards: a table built for a few changed routers copies the shards those routers' hosts fall in and shares
+/// the rest with the previous table.
+const SHARDS: usize = 256;
+
+/// Normalised host → routers whose `rule.hosts()` contains it, in table order.
+type Shard = HashMap<Arc<[u8]>, Box<[Arc<RouterDef>]>, BuildHostHasher>;
+
+fn shard_of(host: &[u8]) -> usize {
+    let mut h = super::hash::HostHasher::default();
+    std::hash::Hasher::write(&mut h, host);
+    // Bits the shard maps do not use to place keys.
+    (std::hash::Hasher::finish(&h) >> 32) as usize % SHARDS
 }
 
-impl Positions {
-    fn as_slice(&self) -> &[u32] {
-        match self {
-            Positions::One(p) => std::slice::from_ref(p),
-            Positions::Many(ps) => ps,
-        }
-    }
+fn order_of(r: &RouterDef) -> OrderKey {
+    (std::cmp::Reverse(r.priority), r.name.clone())
+}
 
-    fn push(&mut self, position: u32) {
-        let mut all = self.as_slice().to_vec();
-        all.push(position);
-        *self = Positions::Many(all.into_boxed_slice());
-    }
+/// Does `a` come before `b` in the table (priority descending, then name)?
+fn before(a: &RouterDef, b: &RouterDef) -> bool {
+    b.priority.cmp(&a.priority).then_with(|| a.name.cmp(&b.name)).is_lt()
 }
 
 /// Immutable once built; `Send + Sync`, so one table can sit in a snapshot. Routers and services are shared
-/// (`Arc`) with the tables built before and after it, so building one for a changed configuration copies pointers,
-/// not routers. [`RouteTable::for_worker`] gives each further worker a table whose regex rules are its own.
+/// (`Arc`) with the tables built before and after it by the same [`TableBuilder`], and so are the host shards no
+/// router of a change falls in: a table for one changed router copies one shard, not the index.
+/// [`RouteTable::for_worker`] gives each further worker a table whose regex rules are its own.
 #[derive(Clone, Debug, Default)]
 pub struct RouteTable {
-    /// Sorted by priority descending, then name ascending.
-    routers: Arc<[Arc<RouterDef>]>,
+    /// `SHARDS` host maps (none when the table has no host-pinned router).
+    shards: Arc<[Arc<Shard>]>,
+    /// Routers whose `rule.hosts()` is `None`, in table order.
+    fallback: Arc<[Arc<RouterDef>]>,
+    /// Every router, in table order.
+    all: imbl::OrdMap<OrderKey, Arc<RouterDef>>,
+    /// Routers whose rule holds a regex.
+    regex: imbl::OrdMap<OrderKey, Arc<RouterDef>>,
     /// Every service a router uses (and the route files' own), each once.
-    services: Arc<[Arc<Service>]>,
-    /// Normalised host → positions (ascending) of routers whose `rule.hosts()` contains it.
-    by_host: Arc<HashMap<Arc<[u8]>, Positions, BuildHostHasher>>,
-    /// Positions (ascending) of routers whose `rule.hosts()` is `None`.
-    fallback: Arc<[u32]>,
+    services: imbl::OrdMap<EntryKey, Arc<Service>>,
     /// Number of server slots: above every service's last slot.
     slots: u32,
-    /// Some router's rule holds a regex.
-    regex: bool,
 }
 
-impl RouteTable {
-    /// Sorts `routers` by (priority desc, name asc) and indexes them. `services` are the table's services, placed
-    /// at their slots (see [`Slots`]).
-    pub fn build(routers: Vec<RouterDef>, services: Vec<Arc<Service>>) -> RouteTable {
-        let mut routers: Vec<Arc<RouterDef>> = routers.into_iter().map(Arc::new).collect();
-        routers.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.name.cmp(&b.name)));
-        let slots = services
-            .iter()
-            .map(|s| s.first_slot.saturating_add(s.slot_len()))
-            .max()
-            .unwrap_or(0);
-        RouteTable::from_sorted(routers, services, slots)
+/// Builds tables and keeps their parts, so the next table for a few changed routers shares everything else.
+#[derive(Clone, Debug, Default)]
+pub struct TableBuilder {
+    table: RouteTable,
+    shards: Vec<Arc<Shard>>,
+    fallback: Vec<Arc<RouterDef>>,
+    fallback_changed: bool,
+}
+
+impl TableBuilder {
+    /// Adds a router (its name must be unique in the table).
+    pub fn insert_router(&mut self, router: Arc<RouterDef>) {
+        let order = order_of(&router);
+        if router.regex {
+            self.table.regex.insert(order.clone(), router.clone());
+        }
+        self.table.all.insert(order, router.clone());
+        match &router.hosts {
+            None => {
+                let at = self.fallback.partition_point(|r| before(r, &router));
+                self.fallback.insert(at, router);
+                self.fallback_changed = true;
+            }
+            Some(hosts) => {
+                if self.shards.is_empty() {
+                    self.shards = (0..SHARDS).map(|_| Arc::new(Shard::default())).collect();
+                }
+                for host in hosts.iter() {
+                    let shard = Arc::make_mut(&mut self.shards[shard_of(host)]);
+                    let list = shard.entry(host.clone()).or_default();
+                    let at = list.partition_point(|r| before(r, &router));
+                    let mut grown = Vec::with_capacity(list.len() + 1);
+                    grown.extend_from_slice(&list[..at]);
+                    grown.push(router.clone());
+                    grown.extend_from_slice(&list[at..]);
+                    *list = grown.into_boxed_slice();
+                }
+            }
+        }
     }
 
-    /// Indexes `routers`, already in table order (priority desc, name asc), over `slots` server slots.
-    pub fn from_sorted(mut routers: Vec<Arc<RouterDef>>, services: Vec<Arc<Service>>, slots: u32) -> RouteTable {
-        // Positions are u32: more than 4 billion routers cannot be indexed.
-        routers.truncate(u32::MAX as usize);
-        let mut by_host: HashMap<Arc<[u8]>, Positions, BuildHostHasher> =
-            HashMap::with_capacity_and_hasher(routers.len(), BuildHostHasher::default());
-        let mut fallback = Vec::new();
-        let mut regex = false;
-        for (position, router) in (0u32..).zip(&routers) {
-            regex |= router.regex;
-            match &router.hosts {
-                None => fallback.push(position),
-                Some(hosts) => {
-                    for host in hosts.iter() {
-                        match by_host.get_mut(&**host) {
-                            Some(positions) => positions.push(position),
-                            None => {
-                                by_host.insert(host.clone(), Positions::One(position));
-                            }
+    /// Removes a router added before.
+    pub fn remove_router(&mut self, router: &Arc<RouterDef>) {
+        let order = order_of(router);
+        self.table.all.remove(&order);
+        if router.regex {
+            self.table.regex.remove(&order);
+        }
+        match &router.hosts {
+            None => {
+                self.fallback.retain(|r| !Arc::ptr_eq(r, router));
+                self.fallback_changed = true;
+            }
+            Some(hosts) => {
+                for host in hosts.iter() {
+                    let Some(shard) = self.shards.get_mut(shard_of(host)) else {
+                        continue;
+                    };
+                    let shard = Arc::make_mut(shard);
+                    if let Some(list) = shard.get_mut(&**host) {
+                        let kept: Vec<Arc<RouterDef>> =
+                            list.iter().filter(|r| !Arc::ptr_eq(r, router)).cloned().collect();
+                        if kept.is_empty() {
+                            shard.remove(&**host);
+                        } else {
+                            *list = kept.into_boxed_slice();
                         }
                     }
                 }
             }
         }
-        RouteTable {
-            routers: routers.into(),
-            services: services.into(),
-            by_host: Arc::new(by_host),
-            fallback: fallback.into(),
-            slots,
-            regex,
+    }
+
+    /// Adds a service under `key`.
+    pub fn insert_service(&mut self, key: EntryKey, service: Arc<Service>) {
+        self.table.services.insert(key, service);
+    }
+
+    /// Removes the service under `key`, returning it.
+    pub fn remove_service(&mut self, key: &EntryKey) -> Option<Arc<Service>> {
+        self.table.services.remove(key)
+    }
+
+    /// The table as it stands, over `slots` server slots.
+    pub fn table(&mut self, slots: u32) -> RouteTable {
+        if self.fallback_changed {
+            self.table.fallback = self.fallback.clone().into();
+            self.fallback_changed = false;
         }
+        self.table.shards = self.shards.clone().into();
+        self.table.slots = slots;
+        self.table.clone()
+    }
+}
+
+impl RouteTable {
+    /// Indexes `routers` (names unique) with `services`, placed at their slots (see [`Slots`]).
+    pub fn build(routers: Vec<RouterDef>, services: Vec<Arc<Service>>) -> RouteTable {
+        let mut builder = TableBuilder::default();
+        let slots = services
+            .iter()
+            .map(|s| s.first_slot.saturating_add(s.slot_len()))
+            .max()
+            .unwrap_or(0);
+        // Keyed by position: `services()` gives them back in this order.
+        for (i, s) in services.into_iter().enumerate() {
+            builder.insert_service((format!("{i:020}"), 0, s.name.clone()), s);
+        }
+        for r in routers {
+            builder.insert_router(Arc::new(r));
+        }
+        builder.table(slots)
     }
 
     /// This table for another worker: the same routers, except that those whose rule holds a regex are copied, so
     /// no regex cache is shared between threads (a regex's cache is lock-free only for the thread that made it).
     pub fn for_worker(&self) -> RouteTable {
-        if !self.regex {
+        if self.regex.is_empty() {
             return self.clone();
         }
-        let routers: Vec<Arc<RouterDef>> = self
-            .routers
-            .iter()
-            .map(|r| {
-                if r.regex {
-                    Arc::new(RouterDef::clone(r))
-                } else {
-                    r.clone()
-                }
-            })
-            .collect();
-        RouteTable {
-            routers: routers.into(),
-            ..self.clone()
+        let mut builder = TableBuilder {
+            table: self.clone(),
+            shards: self.shards.to_vec(),
+            fallback: self.fallback.to_vec(),
+            fallback_changed: false,
+        };
+        for router in self.regex.values() {
+            builder.remove_router(router);
+            builder.insert_router(Arc::new(RouterDef::clone(router)));
         }
+        builder.table(self.slots)
     }
 
     /// Number of server slots: every service's servers, numbered from each [`Service::first_slot`].
@@ -315,20 +383,21 @@ impl RouteTable {
         entry_point: usize,
         serves: impl Fn(&RouterDef) -> bool,
     ) -> Option<(&RouterDef, &Service)> {
-        let exact: &[u32] = match self.by_host.get(req.host) {
-            Some(positions) => positions.as_slice(),
+        let exact: &[Arc<RouterDef>] = match self.shards.get(shard_of(req.host)) {
+            Some(shard) => shard.get(req.host).map_or(&[], |list| &**list),
             None => &[],
         };
-        let (mut a, mut b) = (exact.iter().peekable(), self.fallback.iter().peekable());
+        let fallback: &[Arc<RouterDef>] = &self.fallback;
+        let (mut a, mut b) = (exact.iter().peekable(), fallback.iter().peekable());
         loop {
-            let position = match (a.peek(), b.peek()) {
-                (Some(&&x), Some(&&y)) if x < y => a.next(),
+            let router = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if before(x, y) => a.next(),
                 (Some(_), Some(_)) => b.next(),
                 (Some(_), None) => a.next(),
                 (None, Some(_)) => b.next(),
                 (None, None) => return None,
             };
-            let Some(router) = position.and_then(|&p| self.routers.get(p as usize)) else {
+            let Some(router) = router else {
                 continue;
             };
             if router.on_entry_point(entry_point) && serves(router) && router.rule.matches(req) {
@@ -338,22 +407,22 @@ impl RouteTable {
     }
 
     /// Every router, in lookup order.
-    pub fn routers(&self) -> &[Arc<RouterDef>] {
-        &self.routers
+    pub fn routers(&self) -> impl ExactSizeIterator<Item = &Arc<RouterDef>> {
+        self.all.values()
     }
 
-    /// Every service, each once (in no particular order; slots tell where each one's servers are).
-    pub fn services(&self) -> &[Arc<Service>] {
-        &self.services
+    /// Every service, each once (slots tell where each one's servers are).
+    pub fn services(&self) -> impl ExactSizeIterator<Item = &Arc<Service>> {
+        self.services.values()
     }
 
     /// Number of routers.
     pub fn len(&self) -> usize {
-        self.routers.len()
+        self.all.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.routers.is_empty()
+        self.all.is_empty()
     }
 }
 

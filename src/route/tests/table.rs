@@ -7,8 +7,7 @@ use super::util::{loopback, spec};
 use std::sync::Arc;
 
 use crate::route::{
-    file_routers, normalize_host, RouteBuildError, RouteSpec, RouteTable, RouterDef, Service, Slots, Target,
-    Transport,
+    file_routers, normalize_host, RouteBuildError, RouteSpec, RouteTable, RouterDef, Service, Slots, Target, Transport,
 };
 use crate::rule::{normalize_path, parse, RequestView};
 
@@ -260,7 +259,7 @@ fn routers_are_ordered_by_priority_then_name() {
         router("d@http", "Host(`x.com`) || Host(`y.com`)", None, u64::MAX),
     ];
     let t = RouteTable::build(routers, vec![provider_service("s@http")]);
-    let names: Vec<_> = t.routers().iter().map(|r| r.name.as_str()).collect();
+    let names: Vec<_> = t.routers().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["d@http", "c@http", "a@http", "b@http"]);
     assert_eq!(hit(&t, "x.com", "/"), Some("d@http"));
     assert_eq!(hit(&t, "z.com", "/"), Some("c@http"));
