@@ -203,7 +203,7 @@ impl<C, O> Slot<C, O> {
 struct Entries<C, O> {
     slots: HashMap<Box<str>, Slot<C, O>, BuildHostHasher>,
     /// Names whose bytes changed, or that are new, since the last compile.
-    dirty: BTreeSet<Box<str>>,
+    dirty: HashSet<Box<str>>,
     /// Outputs of entries gone since the last compile, by name as written.
     removed: Vec<(Box<str>, O)>,
     /// Qualified names two valid entries share.
@@ -214,7 +214,7 @@ impl<C, O> Default for Entries<C, O> {
     fn default() -> Self {
         Entries {
             slots: HashMap::default(),
-            dirty: BTreeSet::new(),
+            dirty: HashSet::default(),
             removed: Vec::new(),
             clash: HashSet::new(),
         }
@@ -453,11 +453,11 @@ pub struct Compiler {
     routers: Entries<RouterConf, RouterOut>,
     services: Entries<ServiceConf, ServiceOut>,
     /// Qualified service name → routers (as written) that name it.
-    dependents: HashMap<String, BTreeSet<Box<str>>>,
+    dependents: HashMap<String, Vec<Box<str>>>,
     /// Qualified service name → enabled routers on it.
-    used_by: HashMap<String, BTreeSet<String>>,
+    used_by: HashMap<String, Vec<String>>,
     /// Services whose `usedBy` changed since the last compile.
-    stale: BTreeSet<String>,
+    stale: HashSet<String>,
     slots: Slots,
     /// Server slots of the served services.
     live: u32,
@@ -489,9 +489,9 @@ impl Compiler {
             layout: None,
             routers: Entries::default(),
             services: Entries::default(),
-            dependents: HashMap::new(),
-            used_by: HashMap::new(),
-            stale: BTreeSet::new(),
+            dependents: HashMap::default(),
+            used_by: HashMap::default(),
+            stale: HashSet::default(),
             slots: Slots::default(),
             live: 0,
             table: TableBuilder::default(),
@@ -643,12 +643,14 @@ impl Compiler {
         }
         let clash_changed = self.services.update_clash();
         self.services.dirty.extend(clash_changed.into_iter().map(Box::from));
-        let mut work: BTreeSet<Box<str>> = std::mem::take(&mut self.services.dirty);
+        let mut work = std::mem::take(&mut self.services.dirty);
         for (name, slot) in &self.services.slots {
             if slot.out.as_ref().is_some_and(|o| o.volatile) {
                 work.insert(name.clone());
             }
         }
+        let mut work: Vec<Box<str>> = work.into_iter().collect();
+        work.sort_unstable();
         for name in work {
             self.compile_service(&name, resolve);
         }
@@ -658,7 +660,9 @@ impl Compiler {
         }
         let clash_changed = self.routers.update_clash();
         self.routers.dirty.extend(clash_changed.into_iter().map(Box::from));
-        for name in std::mem::take(&mut self.routers.dirty) {
+        let mut work: Vec<Box<str>> = std::mem::take(&mut self.routers.dirty).into_iter().collect();
+        work.sort_unstable();
+        for name in work {
             self.compile_router(&name);
         }
     }
@@ -812,10 +816,10 @@ impl Compiler {
             self.remove_router(old);
         }
         if !depends_on.is_empty() {
-            self.dependents
-                .entry(depends_on.clone())
-                .or_default()
-                .insert(name.into());
+            let routers = self.dependents.entry(depends_on.clone()).or_default();
+            if !routers.iter().any(|r| **r == *name) {
+                routers.push(name.into());
+            }
         }
         let out = self.insert_router(key, report, def, certs, depends_on);
         if let Some(slot) = self.routers.slots.get_mut(name) {
@@ -836,10 +840,10 @@ impl Compiler {
         let mut uses = None;
         if let Some(def) = def {
             let service = def.service.name.clone();
-            self.used_by
-                .entry(service.clone())
-                .or_default()
-                .insert(def.name.clone());
+            let users = self.used_by.entry(service.clone()).or_default();
+            if let Err(at) = users.binary_search(&def.name) {
+                users.insert(at, def.name.clone());
+            }
             self.stale.insert(service.clone());
             uses = Some(service);
             let def = Arc::new(def);
@@ -875,7 +879,7 @@ impl Compiler {
         }
         if let Some(service) = &out.uses {
             if let Some(users) = self.used_by.get_mut(service) {
-                users.remove(&out.key.0);
+                users.retain(|u| *u != out.key.0);
                 if users.is_empty() {
                     self.used_by.remove(service);
                 }
@@ -884,7 +888,7 @@ impl Compiler {
         }
         if !out.depends_on.is_empty() {
             if let Some(routers) = self.dependents.get_mut(&out.depends_on) {
-                routers.remove(out.key.2.as_str());
+                routers.retain(|r| **r != *out.key.2);
                 if routers.is_empty() {
                     self.dependents.remove(&out.depends_on);
                 }
@@ -988,7 +992,9 @@ impl Compiler {
 
     /// Renders the services inserted or whose `usedBy` changed.
     fn refresh_stale(&mut self) {
-        for q in std::mem::take(&mut self.stale) {
+        let mut stale: Vec<String> = std::mem::take(&mut self.stale).into_iter().collect();
+        stale.sort_unstable();
+        for q in stale {
             let users = self.used_by.get(&q);
             for (key, member) in self
                 .service_members
