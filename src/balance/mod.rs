@@ -28,10 +28,21 @@ struct Slot {
     passive: Passive,
 }
 
+/// A slot no server holds yet.
+fn placeholder() -> Slot {
+    Slot {
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        current: 0,
+        passive: Passive::default(),
+    }
+}
+
 /// A worker's server choices and passive health.
 #[derive(Debug, Default)]
 pub struct Balancer {
     slots: Vec<Slot>,
+    /// The slot numbering of the table the slots are bound to.
+    epoch: u64,
     /// Slots the last active health check found down.
     down: DownSet,
 }
@@ -48,21 +59,24 @@ pub enum Change {
 }
 
 impl Balancer {
-    /// Rebinds to `table`'s slots with the active results `down`, keeping each server's passive state (by address).
+    /// Rebinds to `table`'s slots with the active results `down`, keeping each server's passive state. A table of the
+    /// same slot numbering only adds slots: they are appended (no walk over the services, which can be 100,000).
+    /// Otherwise every slot is bound anew and passive state follows the server's address.
     pub fn rebind(&mut self, table: &RouteTable, down: DownSet) {
+        self.down = down;
+        if table.slot_epoch() == self.epoch && table.slot_count() >= self.slots.len() {
+            self.slots.resize(table.slot_count(), placeholder());
+            return;
+        }
+        self.epoch = table.slot_epoch();
         let mut old: HashMap<SocketAddr, Passive> = HashMap::new();
         for slot in self.slots.drain(..) {
             if !slot.passive.is_clear() {
                 old.insert(slot.addr, slot.passive);
             }
         }
-        // Slots a service no longer holds stay as placeholders (numbers are not reused within a table's lineage).
-        let placeholder = Slot {
-            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-            current: 0,
-            passive: Passive::default(),
-        };
-        self.slots.resize(table.slot_count(), placeholder);
+        // Slots a service no longer holds stay as placeholders (numbers are not reused within an epoch).
+        self.slots.resize(table.slot_count(), placeholder());
         for service in table.services() {
             let first = service.first_slot as usize;
             for (i, server) in service.servers.iter().enumerate() {
@@ -72,7 +86,6 @@ impl Balancer {
                 }
             }
         }
-        self.down = down;
     }
 
     /// Installs new active health results for the current table.
@@ -132,7 +145,14 @@ impl Balancer {
             return Change::Counted;
         }
         match self.slots.get_mut(service.first_slot as usize + index) {
-            Some(slot) => match slot.passive.fail(failure, now) {
+            Some(slot) => match {
+                // A slot appended without a walk over the services learns its address here, where passive state
+                // starts: a rebind to another numbering carries that state by address.
+                if let Some(server) = service.servers.get(index) {
+                    slot.addr = server.addr;
+                }
+                slot.passive.fail(failure, now)
+            } {
                 Verdict::Counted => Change::Counted,
                 Verdict::Down { cooldown, was_up: true } => Change::WentDown(cooldown),
                 Verdict::Down { cooldown, .. } => Change::StillDown(cooldown),

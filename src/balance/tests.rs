@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::route::{RouteTable, Service, Slots, Upstream};
+use crate::route::{RouteTable, Service, Slots, TableBuilder, Upstream};
 
 fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
@@ -171,6 +171,45 @@ fn rebind_keeps_passive_state_by_address() {
     assert!(!b.usable(s, 0, now), "127.0.0.1:2 is still cooling down");
     assert!(b.usable(s, 1, now));
     assert!(b.usable(t2.services().next().expect("service"), 0, now));
+}
+
+/// A table of `services` numbered by `slots` (as the compiler builds them).
+fn numbered(slots: &Slots, services: &[&std::sync::Arc<Service>]) -> RouteTable {
+    let mut builder = TableBuilder::default();
+    for s in services {
+        builder.insert_service((s.name.clone(), 0, String::new()), (*s).clone());
+    }
+    builder.table(slots)
+}
+
+#[test]
+fn a_table_of_the_same_numbering_keeps_every_slot_and_adds_the_new_ones() {
+    let mut slots = Slots::default();
+    let a = slots.place(service("a", &[(1, 1), (2, 1)]));
+    let mut b = Balancer::default();
+    b.rebind(&numbered(&slots, &[&a]), DownSet::default());
+    let now = Instant::now();
+    assert_eq!(
+        b.failed(&a, 1, Failure::Connect, now),
+        Change::WentDown(passive::FIRST_COOLDOWN)
+    );
+    // A service is added (its slots appended), another one changes (new slots), `a` stays.
+    let c = slots.place(service("c", &[(3, 1), (4, 1)]));
+    b.rebind(&numbered(&slots, &[&a, &c]), DownSet::default());
+    assert!(!b.usable(&a, 1, now), "a's second server is still cooling down");
+    assert!(b.usable(&a, 0, now) && b.usable(&c, 0, now) && b.usable(&c, 1, now));
+    assert_eq!(
+        b.failed(&c, 0, Failure::Connect, now),
+        Change::WentDown(passive::FIRST_COOLDOWN)
+    );
+    // A new numbering (the compiler renumbered): state follows addresses, appended slots included.
+    let mut fresh = Slots::default();
+    let c2 = fresh.place(service("c", &[(4, 1), (3, 1)]));
+    let a2 = fresh.place(service("a", &[(2, 1), (1, 1)]));
+    b.rebind(&numbered(&fresh, &[&a2, &c2]), DownSet::default());
+    assert!(!b.usable(&a2, 0, now), "127.0.0.1:2 is still cooling down");
+    assert!(!b.usable(&c2, 1, now), "127.0.0.1:3 is still cooling down");
+    assert!(b.usable(&a2, 1, now) && b.usable(&c2, 0, now));
 }
 
 #[test]

@@ -574,7 +574,7 @@ impl Compiler {
         let certs = std::mem::take(&mut self.certs_changed)
             .then(|| self.certs.values().flat_map(|c| c.iter().cloned()).collect());
         Applied {
-            table: self.table.table(self.slots.count()),
+            table: self.table.table(&self.slots),
             certs,
             health: self.health.values().cloned().collect(),
         }

@@ -77,12 +77,29 @@ impl Service {
 /// Hands out server slot numbers to services as they are built. Numbers are never reused by one allocator, so a
 /// table's slots stay distinct however services come and go; [`Slots::wasted`] tells the owner when starting over
 /// with a new allocator (and new numbers for every service) would pay.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Slots {
     next: u32,
+    /// Distinct for every allocator: tables whose slots come from the same one number them alike.
+    epoch: u64,
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        static EPOCHS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Slots {
+            next: 0,
+            epoch: EPOCHS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
 }
 
 impl Slots {
+    /// This allocator's numbering (see [`RouteTable::slot_epoch`]).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
     /// `service` placed at the next free slots.
     pub fn place(&mut self, service: Service) -> Arc<Service> {
         let first = self.next;
@@ -226,6 +243,8 @@ pub struct RouteTable {
     services: imbl::OrdMap<EntryKey, Arc<Service>>,
     /// Number of server slots: above every service's last slot.
     slots: u32,
+    /// The slot numbering (see [`Slots`]): within one, a slot is never given to another server.
+    epoch: u64,
 }
 
 /// Builds tables and keeps their parts, so the next table for a few changed routers shares everything else.
@@ -311,8 +330,10 @@ impl TableBuilder {
         self.table.services.remove(key)
     }
 
-    /// The table as it stands, over `slots` server slots.
-    pub fn table(&mut self, slots: u32) -> RouteTable {
+    /// The table as it stands, over the slots `slots` handed out.
+    pub fn table(&mut self, slots: &Slots) -> RouteTable {
+        self.table.epoch = slots.epoch();
+        let slots = slots.count();
         if self.fallback_changed {
             self.table.fallback = self.fallback.clone().into();
             self.fallback_changed = false;
@@ -327,7 +348,9 @@ impl RouteTable {
     /// Indexes `routers` (names unique) with `services`, placed at their slots (see [`Slots`]).
     pub fn build(routers: Vec<RouterDef>, services: Vec<Arc<Service>>) -> RouteTable {
         let mut builder = TableBuilder::default();
-        let slots = services
+        // Slots placed by the caller: a numbering of their own.
+        let mut slots = Slots::default();
+        slots.next = services
             .iter()
             .map(|s| s.first_slot.saturating_add(s.slot_len()))
             .max()
@@ -339,7 +362,7 @@ impl RouteTable {
         for r in routers {
             builder.insert_router(Arc::new(r));
         }
-        builder.table(slots)
+        builder.table(&slots)
     }
 
     /// This table for another worker: the same routers, except that those whose rule holds a regex are copied, so
@@ -358,12 +381,24 @@ impl RouteTable {
             builder.remove_router(router);
             builder.insert_router(Arc::new(RouterDef::clone(router)));
         }
-        builder.table(self.slots)
+        builder.table.slots = self.slots;
+        builder.table.epoch = self.epoch;
+        if builder.fallback_changed {
+            builder.table.fallback = builder.fallback.clone().into();
+        }
+        builder.table.shards = builder.shards.clone().into();
+        builder.table
     }
 
     /// Number of server slots: every service's servers, numbered from each [`Service::first_slot`].
     pub fn slot_count(&self) -> usize {
         self.slots as usize
+    }
+
+    /// The slot numbering: two tables of the same epoch give a slot to the same server (slots are only added), so
+    /// a worker keeps its per-slot state across them without looking at every service.
+    pub fn slot_epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// The first router, in table order, that serves `entry_point` and whose rule matches
