@@ -144,20 +144,18 @@ impl Balancer {
         if service.servers.len() == 1 {
             return Change::Counted;
         }
-        match self.slots.get_mut(service.first_slot as usize + index) {
-            Some(slot) => match {
-                // A slot appended without a walk over the services learns its address here, where passive state
-                // starts: a rebind to another numbering carries that state by address.
-                if let Some(server) = service.servers.get(index) {
-                    slot.addr = server.addr;
-                }
-                slot.passive.fail(failure, now)
-            } {
-                Verdict::Counted => Change::Counted,
-                Verdict::Down { cooldown, was_up: true } => Change::WentDown(cooldown),
-                Verdict::Down { cooldown, .. } => Change::StillDown(cooldown),
-            },
-            None => Change::Counted,
+        let Some(slot) = self.slots.get_mut(service.first_slot as usize + index) else {
+            return Change::Counted;
+        };
+        // A slot appended without a walk over the services learns its address here, where passive state starts: a
+        // rebind to another numbering carries that state by address.
+        if let Some(server) = service.servers.get(index) {
+            slot.addr = server.addr;
+        }
+        match slot.passive.fail(failure, now) {
+            Verdict::Counted => Change::Counted,
+            Verdict::Down { cooldown, was_up: true } => Change::WentDown(cooldown),
+            Verdict::Down { cooldown, .. } => Change::StillDown(cooldown),
         }
     }
 

@@ -1003,7 +1003,7 @@ impl Compiler {
             {
                 let mut report = member.base.clone();
                 if let Some(users) = users {
-                    report.used_by = users.iter().cloned().collect();
+                    report.used_by = users.to_vec();
                 }
                 self.service_docs
                     .insert(key.clone(), rawdata::service_member(&report, None));
