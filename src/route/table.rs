@@ -349,12 +349,14 @@ impl RouteTable {
     pub fn build(routers: Vec<RouterDef>, services: Vec<Arc<Service>>) -> RouteTable {
         let mut builder = TableBuilder::default();
         // Slots placed by the caller: a numbering of their own.
-        let mut slots = Slots::default();
-        slots.next = services
-            .iter()
-            .map(|s| s.first_slot.saturating_add(s.slot_len()))
-            .max()
-            .unwrap_or(0);
+        let slots = Slots {
+            next: services
+                .iter()
+                .map(|s| s.first_slot.saturating_add(s.slot_len()))
+                .max()
+                .unwrap_or(0),
+            ..Slots::default()
+        };
         // Keyed by position: `services()` gives them back in this order.
         for (i, s) in services.into_iter().enumerate() {
             builder.insert_service((format!("{i:020}"), 0, s.name.clone()), s);
