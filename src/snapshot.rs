@@ -1,8 +1,10 @@
 //! The immutable routing snapshot a worker serves from.
 //!
 //! Built only by the control thread (with [`HealthUpdate`]s in between when health-check results change; an old
-//! table goes back to it to be freed, see [`Graveyard`]), which sends every worker its own copy (so no refcount or regex cache is shared
-//! between cores); a worker swaps its local pointer and never mutates one. Holds no sockets, no files and no locks.
+//! table goes back to it to be freed, see [`Graveyard`]), which sends every worker its own snapshot: routers are
+//! shared between workers (their refcounts are touched only when a snapshot is built or dropped, never per request),
+//! routers whose rule holds a regex are each worker's own (no regex cache is shared between cores). A worker swaps
+//! its local pointer and never mutates one. Holds no sockets, no files and no locks.
 
 use std::sync::Arc;
 

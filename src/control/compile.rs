@@ -786,13 +786,13 @@ impl Compiler {
         let mut depends_on = String::new();
         let (key, report) = if slot.repeated() {
             let full = format!("{name}@http");
-            let report = entry::rejected_router(&full, REPEATED);
+            let report = entry::rejected_router(&full, HTTP, REPEATED);
             ((full, REJECTED, name.to_string()), report)
         } else {
             match &slot.entry.result {
                 Err(reason) => {
                     let full = format!("{name}@http");
-                    let report = entry::rejected_router(&full, reason);
+                    let report = entry::rejected_router(&full, HTTP, reason);
                     ((full, REJECTED, name.to_string()), report)
                 }
                 Ok(conf) => {
@@ -971,18 +971,7 @@ impl Compiler {
         }
         for e in errors {
             let name = format!("{}@{ROUTES}", e.id());
-            let report = RouterReport {
-                name: name.clone(),
-                provider: ROUTES,
-                rule: String::new(),
-                service: String::new(),
-                priority: 0,
-                entry_points: Vec::new(),
-                tls: None,
-                middlewares: Vec::new(),
-                errors: vec![e.to_string()],
-                warnings: Vec::new(),
-            };
+            let report = entry::rejected_router(&name, ROUTES, &e.to_string());
             let key: Key = (name, FILE_ERROR, e.id().to_string());
             let out = self.insert_router(key, report, None, Vec::new(), String::new());
             outs.push((out, None));

@@ -179,11 +179,12 @@ pub fn rejected_service(full: &str, reason: &str) -> ServiceReport {
     }
 }
 
-/// A router entry left out by the decoder (or given twice), as the report shows it.
-pub fn rejected_router(full: &str, reason: &str) -> RouterReport {
+/// A router left out (by the decoder, given twice, or a route file's route that cannot be built), as the report
+/// shows it.
+pub fn rejected_router(full: &str, provider: &'static str, reason: &str) -> RouterReport {
     RouterReport {
         name: full.to_string(),
-        provider: HTTP,
+        provider,
         rule: String::new(),
         service: String::new(),
         priority: 0,

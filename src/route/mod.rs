@@ -3,7 +3,7 @@
 //!
 //! Flow: provider routers (rules parsed with [`crate::rule::parse`]) and route files
 //! ([`load_route_files`] → [`RouteSpec`]s → [`file_routers`], which resolves targets) →
-//! [`RouteTable::build`] on the control thread → an immutable [`RouteTable`] in the snapshot →
+//! [`TableBuilder`] on the control thread → an immutable [`RouteTable`] in the snapshot →
 //! [`request_view`] + [`RouteTable::lookup`] per request on the workers (never blocks, never
 //! allocates).
 //!

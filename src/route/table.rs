@@ -2,11 +2,13 @@
 //! that workers read per request.
 //!
 //! Owns router order (priority descending, then name ascending: deterministic ties), the
-//! exact-host index and the fallback list, and [`RouteTable::lookup`]. Lookup never blocks,
-//! never allocates and never scans every router: it takes the routers indexed under the
-//! request host and the routers whose rule does not pin a host, merges the two position-ordered
-//! lists, and returns the first router enabled on the entrypoint whose rule matches. Building
-//! allocates and belongs on the control thread.
+//! exact-host index (sharded, so a table for a few changed routers copies a few shards and shares
+//! the rest with the previous table, see [`TableBuilder`]), the fallback list, server slot
+//! numbering ([`Slots`]) and [`RouteTable::lookup`]. Lookup never blocks, never allocates and
+//! never scans every router: it takes the routers indexed under the request host and the routers
+//! whose rule does not pin a host, merges the two lists in table order, and returns the first
+//! router enabled on the entrypoint whose rule matches. Building allocates and belongs on the
+//! control thread.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
