@@ -143,7 +143,8 @@ fn one_router_changed(json: &str) -> String {
 }
 
 /// One apply of a platform body of `count` routers, phase by phase (for callgrind: no warm-up, no repetition),
-/// then one apply of the same body with one router changed.
+/// then `RINGRESS_APPLY_CHANGES` applies (default 1) alternating with one router changed, then (with
+/// `RINGRESS_APPLY_ALL` set) one apply of the body with every router changed.
 fn apply_once(count: usize) {
     let json = platform_body(count);
     let entry_points = entry_points();
@@ -195,6 +196,26 @@ fn apply_once(count: usize) {
             dropped - rendered,
         );
     }
+    if std::env::var_os("RINGRESS_APPLY_ALL").is_some() {
+        let bytes = every_router_changed(&json).into_bytes();
+        let started = Instant::now();
+        compiler.set_provider(bytes).expect("applies");
+        let taken = Instant::now();
+        let compiled = compiler.compile(None, &mut literal);
+        let compiled_at = Instant::now();
+        drop(compiled);
+        println!(
+            "every router changed: take in {:?}, compile {:?}",
+            taken - started,
+            compiled_at - taken
+        );
+    }
+}
+
+/// `json` with every router's rule changed (what `bench/apply_p99.sh --churn all` serves): a full apply over a
+/// compiler that holds the previous body.
+fn every_router_changed(json: &str) -> String {
+    json.replace(".apps.example.com`", ".apps.example.org`")
 }
 
 /// FNV-1a over `parts`.

@@ -295,15 +295,21 @@ impl<C, O> Entries<C, O> {
         new: &[u8],
         decode: fn(&RawValue) -> Entry<C>,
     ) {
-        let mut touched: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
+        // Per name: how many copies left, how many came, and the last of each (the only one when there was one).
+        let mut touched: HashMap<&str, Touched<'_, '_>, BuildHostHasher> = HashMap::default();
+        touched.reserve(replaced.len().max(added.len()));
         for e in replaced.iter().filter(|e| !e.null) {
-            touched.entry(&e.name).or_default().0 += 1;
+            let t = touched.entry(&e.name).or_default();
+            t.gone += 1;
+            t.was = Some(e);
             if let Some(slot) = self.slots.get_mut(&*e.name) {
                 slot.count = slot.count.saturating_sub(1);
             }
         }
-        for (e, _) in added.iter().filter(|(e, _)| !e.null) {
-            touched.entry(&e.name).or_default().1 += 1;
+        for (e, raw) in added.iter().filter(|(e, _)| !e.null) {
+            let t = touched.entry(&e.name).or_default();
+            t.came += 1;
+            t.now = Some((e, *raw));
             match self.slots.get_mut(&*e.name) {
                 Some(slot) => slot.count += 1,
                 None => {
@@ -321,7 +327,11 @@ impl<C, O> Entries<C, O> {
                 }
             }
         }
-        for (name, (gone, came)) in touched {
+        let mut touched: Vec<(&str, Touched<'_, '_>)> = touched.into_iter().collect();
+        touched.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        // Where the copy given once sits when it is outside the patch (built on first need).
+        let mut placed_by_name: Option<HashMap<&str, &Placed, BuildHostHasher>> = None;
+        for (name, t) in touched {
             let Some(slot) = self.slots.get_mut(name) else {
                 continue;
             };
@@ -339,30 +349,25 @@ impl<C, O> Entries<C, O> {
                 continue;
             }
             // Given once now: skip the decode if it was given once before with the same bytes.
-            let was = count + gone - came;
-            let copy = if came == 1 {
-                added
-                    .iter()
-                    .find(|(e, _)| *e.name == *name && !e.null)
-                    .map(|(e, raw)| (e, Some(*raw)))
+            let was = count + t.gone - t.came;
+            let copy = if t.came == 1 {
+                t.now.map(|(e, raw)| (e, Some(raw)))
             } else {
-                layout
-                    .entries
-                    .iter()
-                    .find(|e| *e.name == *name && !e.null)
-                    .map(|e| (e, None))
+                let index = placed_by_name.get_or_insert_with(|| {
+                    let mut index = HashMap::default();
+                    for e in layout.entries.iter().filter(|e| !e.null) {
+                        index.insert(&*e.name, e);
+                    }
+                    index
+                });
+                index.get(name).map(|e| (*e, None))
             };
             let Some((placed, raw)) = copy else {
                 continue;
             };
             let bytes = new.get(placed.start..placed.end).unwrap_or_default();
-            let unchanged = was == 1
-                && gone == 1
-                && replaced
-                    .iter()
-                    .find(|e| *e.name == *name && !e.null)
-                    .and_then(|e| old.get(e.start..e.end))
-                    == Some(bytes);
+            let unchanged =
+                was == 1 && t.gone == 1 && t.was.and_then(|e| old.get(e.start..e.end)) == Some(bytes);
             if unchanged {
                 self.dirty.remove(name);
                 continue;
@@ -411,6 +416,15 @@ impl<C, O> Entries<C, O> {
     fn clashes(&self, name: &str) -> bool {
         !self.clash.is_empty() && self.clash.contains(&qualify(name))
     }
+}
+
+/// One name's copies in a patch: how many the patch took away and brought, and the last of each.
+#[derive(Default)]
+struct Touched<'a, 'b> {
+    gone: u32,
+    came: u32,
+    was: Option<&'a Placed>,
+    now: Option<(&'a Placed, &'b RawValue)>,
 }
 
 /// What a router put into the outputs.
