@@ -203,11 +203,11 @@ impl<C, O> Slot<C, O> {
 struct Entries<C, O> {
     slots: HashMap<Box<str>, Slot<C, O>, BuildHostHasher>,
     /// Names whose bytes changed, or that are new, since the last compile.
-    dirty: HashSet<Box<str>>,
+    dirty: HashSet<Box<str>, BuildHostHasher>,
     /// Outputs of entries gone since the last compile, by name as written.
     removed: Vec<(Box<str>, O)>,
     /// Qualified names two valid entries share.
-    clash: HashSet<String>,
+    clash: HashSet<String, BuildHostHasher>,
 }
 
 impl<C, O> Default for Entries<C, O> {
@@ -216,7 +216,7 @@ impl<C, O> Default for Entries<C, O> {
             slots: HashMap::default(),
             dirty: HashSet::default(),
             removed: Vec::new(),
-            clash: HashSet::new(),
+            clash: HashSet::default(),
         }
     }
 }
@@ -464,13 +464,6 @@ struct ServiceOut {
     valid: bool,
 }
 
-/// A service's report without `usedBy`, and the report with it.
-struct ServiceMember {
-    base: ServiceReport,
-    /// `None` until the end of the compile that inserted it.
-    report: Option<Arc<ServiceReport>>,
-}
-
 /// The sources as last compiled, entry by entry, and everything built from them.
 pub struct Compiler {
     entry_points: Vec<String>,
@@ -482,13 +475,13 @@ pub struct Compiler {
     routers: Entries<RouterConf, RouterOut>,
     services: Entries<ServiceConf, ServiceOut>,
     /// Qualified service name → routers (as written) that name it.
-    dependents: HashMap<String, Vec<Box<str>>>,
+    dependents: HashMap<String, Vec<Box<str>>, BuildHostHasher>,
     /// Qualified service name → enabled routers on it.
-    used_by: HashMap<String, Vec<String>>,
+    used_by: HashMap<String, Vec<String>, BuildHostHasher>,
     /// Services compiled again on every compile (they name DNS hosts), by name as written.
     volatile: HashSet<Box<str>, BuildHostHasher>,
     /// Services whose `usedBy` changed since the last compile.
-    stale: HashSet<String>,
+    stale: HashSet<String, BuildHostHasher>,
     slots: Slots,
     /// Server slots of the served services.
     live: u32,
@@ -496,7 +489,8 @@ pub struct Compiler {
     router_reports: BTreeMap<Key, Arc<RouterReport>>,
     /// Each router's `/api/rawdata` member (shared with the documents handed out).
     router_docs: imbl::OrdMap<Key, Arc<str>>,
-    service_members: BTreeMap<Key, ServiceMember>,
+    /// Each service's report (its `usedBy` filled in at the end of each compile).
+    service_members: BTreeMap<Key, ServiceReport>,
     /// Each service's member with every server `UP`.
     service_docs: imbl::OrdMap<Key, Arc<str>>,
     /// Provider routers that are disabled.
@@ -617,11 +611,7 @@ impl Compiler {
     pub fn report(&self) -> Report {
         Report {
             routers: self.router_reports.values().cloned().collect(),
-            services: self
-                .service_members
-                .values()
-                .map(|m| m.report.clone().unwrap_or_else(|| Arc::new(m.base.clone())))
-                .collect(),
+            services: self.service_members.values().map(|m| Arc::new(m.clone())).collect(),
         }
     }
 
@@ -652,8 +642,7 @@ impl Compiler {
                 .range((name.clone(), 0, String::new())..)
                 .take_while(|(k, _)| k.0 == *name);
             if let Some((_, m)) = members.last() {
-                let report = m.report.clone().unwrap_or_else(|| Arc::new(m.base.clone()));
-                checked.insert(name.clone(), rawdata::service_member(&report, Some(states)));
+                checked.insert(name.clone(), rawdata::service_member(m, Some(states)));
             }
         }
         Rawdata::new(self.router_docs.clone(), self.service_docs.clone(), checked)
@@ -783,7 +772,7 @@ impl Compiler {
         if base.errors.iter().any(|e| e.contains("resolve")) {
             self.unresolved.insert(key.clone());
         }
-        self.service_members.insert(key, ServiceMember { base, report: None });
+        self.service_members.insert(key, base);
     }
 
     /// What routers naming qualified service `q` see: an entry given as `q` or as `q` without `@http`; an entry
@@ -1023,13 +1012,9 @@ impl Compiler {
                 .range_mut((q.clone(), 0, String::new())..)
                 .take_while(|(k, _)| k.0 == q)
             {
-                let mut report = member.base.clone();
-                if let Some(users) = users {
-                    report.used_by = users.to_vec();
-                }
+                member.used_by = users.map(|u| u.to_vec()).unwrap_or_default();
                 self.service_docs
-                    .insert(key.clone(), rawdata::service_member(&report, None));
-                member.report = Some(Arc::new(report));
+                    .insert(key.clone(), rawdata::service_member(member, None));
             }
         }
     }
