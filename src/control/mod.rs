@@ -30,7 +30,7 @@ use crate::health::monitor::{Monitor, Target};
 use crate::health::prober::Prober;
 use crate::provider::http::HttpSource;
 use crate::provider::TokenSource;
-use crate::route::{load_route_files, resolve_system, RouteFiles, RouteTable};
+use crate::route::{load_route_files_if_changed, resolve_system, RouteFiles, RouteTable};
 use crate::snapshot::{Graveyard, HealthUpdate, Snapshot};
 use crate::worker::mailbox::{MailboxSender, WorkerMsg};
 use compile::Compiler;
@@ -411,10 +411,9 @@ impl Control {
         let Some(path) = &self.sources.routes_path else {
             return false;
         };
-        let files = load_route_files(path);
-        if self.files.as_ref().is_some_and(|f| f.fingerprint == files.fingerprint) {
+        let Some(files) = load_route_files_if_changed(path, self.files.as_ref().map(|f| f.fingerprint)) else {
             return false;
-        }
+        };
         for e in &files.errors {
             log::warn!("route files: {e}");
         }

@@ -27,9 +27,10 @@ pub struct RouteFiles {
     pub specs: Vec<RouteSpec>,
     /// Every refused file or entry, in load order.
     pub errors: Vec<RouteFileError>,
-    /// Hash over every file's path and contents (and every error), so a caller polling the
-    /// path can tell that nothing changed without comparing specs. Stable within one build of
-    /// the binary only; do not persist it.
+    /// Hash over every file's path and contents (and every error reading them), so a caller
+    /// polling the path can tell that nothing changed without parsing anything (see
+    /// [`load_route_files_if_changed`]). Stable within one build of the binary only; do not
+    /// persist it.
     pub fingerprint: u64,
 }
 
@@ -129,25 +130,77 @@ impl RawTarget {
 /// `*.yml`/`*.yaml`, hidden entries skipped). Never fails as a whole: problems are listed in
 /// [`RouteFiles::errors`] next to the routes that did load.
 pub fn load_route_files(path: &Path) -> RouteFiles {
-    let (files, walk_errors) = walk::route_files(path);
+    parse(path, read(path))
+}
+
+/// As [`load_route_files`], but `None`, with nothing parsed, when the files' fingerprint is
+/// `previous` (the files are read and hashed, which costs far less than parsing them).
+pub fn load_route_files_if_changed(path: &Path, previous: Option<u64>) -> Option<RouteFiles> {
+    let read = read(path);
+    if previous == Some(read.fingerprint) {
+        return None;
+    }
+    Some(parse(path, read))
+}
+
+/// The files under a route path as read, before any parsing.
+struct Read {
+    walk_errors: Vec<RouteFileError>,
+    /// Each file's name and contents (or why it could not be read).
+    files: Vec<(String, io::Result<Vec<u8>>)>,
+    fingerprint: u64,
+}
+
+fn read(path: &Path) -> Read {
+    let (paths, walk_errors) = walk::route_files(path);
+    let mut hasher = DefaultHasher::new();
+    for error in &walk_errors {
+        hash_bytes(&mut hasher, error.to_string().as_bytes());
+    }
+    let mut files = Vec::with_capacity(paths.len());
+    for path in &paths {
+        let file = path.display().to_string();
+        hash_bytes(&mut hasher, file.as_bytes());
+        let contents = fs::read(path);
+        match &contents {
+            Ok(bytes) => {
+                hasher.write_u8(0);
+                hash_bytes(&mut hasher, bytes);
+            }
+            Err(error) => {
+                hasher.write_u8(1);
+                hash_bytes(&mut hasher, error.to_string().as_bytes());
+            }
+        }
+        files.push((file, contents));
+    }
+    Read {
+        walk_errors,
+        files,
+        fingerprint: hasher.finish(),
+    }
+}
+
+fn parse(path: &Path, read: Read) -> RouteFiles {
     let mut loader = Loader::default();
-    for error in walk_errors {
+    for error in read.walk_errors {
         loader.error(error);
     }
-    for file in &files {
-        loader.file(file);
+    let count = read.files.len();
+    for (file, contents) in read.files {
+        loader.file(file, contents);
     }
     log::debug!(
         "route files under {}: {} files, {} routes, {} errors",
         path.display(),
-        files.len(),
+        count,
         loader.specs.len(),
         loader.errors.len()
     );
     RouteFiles {
         specs: loader.specs,
         errors: loader.errors,
-        fingerprint: loader.hasher.finish(),
+        fingerprint: read.fingerprint,
     }
 }
 
@@ -157,21 +210,17 @@ struct Loader {
     errors: Vec<RouteFileError>,
     /// Normalised id → source of the route that claimed it first.
     seen: HashMap<String, String>,
-    hasher: DefaultHasher,
 }
 
 impl Loader {
-    fn file(&mut self, path: &Path) {
-        let file = path.display().to_string();
-        hash_bytes(&mut self.hasher, file.as_bytes());
-        let contents = match fs::read(path) {
+    fn file(&mut self, file: String, contents: io::Result<Vec<u8>>) {
+        let contents = match contents {
             Ok(contents) => contents,
             Err(error) => {
                 self.error(RouteFileError::Read { file, error });
                 return;
             }
         };
-        hash_bytes(&mut self.hasher, &contents);
         let documents = match parse_documents(&contents) {
             Ok(documents) => documents,
             Err(error) => {
@@ -238,7 +287,6 @@ impl Loader {
     }
 
     fn error(&mut self, error: RouteFileError) {
-        hash_bytes(&mut self.hasher, error.to_string().as_bytes());
         self.errors.push(error);
     }
 }

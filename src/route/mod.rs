@@ -40,7 +40,7 @@ mod walk;
 mod tests;
 
 pub use compile::{file_routers, RouteBuildError};
-pub use files::{load_route_files, EntryError, RouteFileError, RouteFiles, ShapeError};
+pub use files::{load_route_files, load_route_files_if_changed, EntryError, RouteFileError, RouteFiles, ShapeError};
 pub use host::{normalize_host, HostError, MAX_HOST_LEN};
 pub use list::render;
 pub use request::{request_view, ViewScratch};

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::util::TempDir;
-use crate::route::{load_route_files, RouteFileError, RouteFiles};
+use crate::route::{load_route_files, load_route_files_if_changed, RouteFileError, RouteFiles};
 
 /// `(id, target, source)` of every loaded spec, with the temp dir prefix removed.
 fn loaded(files: &RouteFiles, root: &Path) -> Vec<(String, String, String)> {
@@ -243,4 +243,31 @@ fn fingerprint_changes_only_when_a_file_changes() {
 
     dir.write("notes.txt", "not a route file");
     assert_eq!(load_route_files(dir.path()).fingerprint, added, "ignored file added");
+}
+
+#[test]
+fn unchanged_files_are_not_parsed_again() {
+    let dir = TempDir::new();
+    dir.write("a.yml", "id: a.com\ntarget: a:80\n");
+    let first = load_route_files_if_changed(dir.path(), None).expect("nothing to compare with: loaded");
+    assert_eq!(loaded(&first, dir.path()), [triple("a.com", "a:80", "a.yml#1")]);
+    assert!(
+        load_route_files_if_changed(dir.path(), Some(first.fingerprint)).is_none(),
+        "same files: nothing parsed"
+    );
+
+    dir.write("a.yml", "id: a.com\ntarget: a:81\n");
+    let changed = load_route_files_if_changed(dir.path(), Some(first.fingerprint)).expect("changed: loaded");
+    assert_eq!(loaded(&changed, dir.path()), [triple("a.com", "a:81", "a.yml#1")]);
+    assert_eq!(changed.fingerprint, load_route_files(dir.path()).fingerprint);
+
+    // A file replaced by a directory of route files is a change too.
+    dir.write("b.yml", "id: b.com\ntarget: b:80\n");
+    let with_b = load_route_files(dir.path());
+    let b = dir.path().join("b.yml");
+    std::fs::remove_file(&b).expect("remove");
+    std::fs::create_dir(&b).expect("a directory where the file was");
+    dir.write("b.yml/c.yml", "id: c.com\ntarget: c:80\n");
+    let after = load_route_files_if_changed(dir.path(), Some(with_b.fingerprint)).expect("changed: loaded");
+    assert_ne!(after.fingerprint, with_b.fingerprint);
 }
