@@ -177,7 +177,10 @@ fn rebind_keeps_passive_state_by_address() {
 fn numbered(slots: &Slots, services: &[&std::sync::Arc<Service>]) -> RouteTable {
     let mut builder = TableBuilder::default();
     for s in services {
-        builder.insert_service((s.name.clone(), 0, String::new()), (*s).clone());
+        builder.insert_service(
+            (std::sync::Arc::from(s.name.as_str()), 0, std::sync::Arc::from("")),
+            (*s).clone(),
+        );
     }
     builder.table(slots)
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use serde_json::value::RawValue;
 
-use super::entry::{self, qualify, ServiceState};
+use super::entry::{self, qualify, with_http, ServiceState};
 use super::layout::{Layout, MapLayout, Placed};
 use super::rawdata::{self, Health, Rawdata};
 use crate::health::config::HealthCheck;
@@ -173,6 +173,11 @@ pub fn compile(
 /// files' routes and route files' errors, then the name as written. Two entries may share a name (`a` and `a@http`
 /// both report `a@http`); `/api/rawdata` shows the last.
 type Key = EntryKey;
+
+/// A table key from its qualified name, kind and name as written.
+fn key(qualified: &str, kind: u8, name: &str) -> Key {
+    (Arc::from(qualified), kind, Arc::from(name))
+}
 
 const VALID: u8 = 0;
 const REJECTED: u8 = 1;
@@ -402,7 +407,7 @@ impl<C, O> Entries<C, O> {
                 Some(bare) if !bare.contains('@') => name.to_string(),
                 Some(_) => continue,
                 None if name.contains('@') => continue,
-                None => format!("{name}@http"),
+                None => with_http(name),
             };
             if checked.contains(&q) {
                 continue;
@@ -639,8 +644,8 @@ impl Compiler {
         for (name, states) in health {
             let members = self
                 .service_members
-                .range((name.clone(), 0, String::new())..)
-                .take_while(|(k, _)| k.0 == *name);
+                .range(key(name, 0, "")..)
+                .take_while(|(k, _)| *k.0 == **name);
             if let Some((_, m)) = members.last() {
                 checked.insert(name.clone(), rawdata::service_member(m, Some(states)));
             }
@@ -689,7 +694,7 @@ impl Compiler {
 
     /// Marks the routers that name service `name` (as written) dirty: under either qualified name it answers to.
     fn touch_dependents(&mut self, name: &str) {
-        for q in [qualify(name), format!("{name}@http")] {
+        for q in [qualify(name), with_http(name)] {
             if let Some(routers) = self.dependents.get(&q) {
                 self.routers.dirty.extend(routers.iter().cloned());
             }
@@ -702,16 +707,16 @@ impl Compiler {
         };
         let clash = self.services.clashes(name);
         let (key, built) = if slot.repeated() {
-            let full = format!("{name}@http");
+            let full = with_http(name);
             let report = entry::rejected_service(&full, REPEATED);
-            ((full, REJECTED, name.to_string()), Err(report))
+            (key(&full, REJECTED, name), Err(report))
         } else if let Err(reason) = &slot.entry.result {
-            let full = format!("{name}@http");
+            let full = with_http(name);
             let report = entry::rejected_service(&full, reason);
-            ((full, REJECTED, name.to_string()), Err(report))
+            (key(&full, REJECTED, name), Err(report))
         } else {
             let built = entry::service(name, &slot.entry, clash, resolve, &mut self.slots);
-            ((built.report.name.clone(), VALID, name.to_string()), Ok(built))
+            (key(&built.report.name, VALID, name), Ok(built))
         };
         let old = self.services.slots.get_mut(name).and_then(|slot| slot.out.take());
         if let Some(old) = &old {
@@ -807,15 +812,15 @@ impl Compiler {
         let mut def = None;
         let mut depends_on = String::new();
         let (key, report) = if slot.repeated() {
-            let full = format!("{name}@http");
+            let full = with_http(name);
             let report = entry::rejected_router(&full, HTTP, REPEATED);
-            ((full, REJECTED, name.to_string()), report)
+            (key(&full, REJECTED, name), report)
         } else {
             match &slot.entry.result {
                 Err(reason) => {
-                    let full = format!("{name}@http");
+                    let full = with_http(name);
                     let report = entry::rejected_router(&full, HTTP, reason);
-                    ((full, REJECTED, name.to_string()), report)
+                    (key(&full, REJECTED, name), report)
                 }
                 Ok(conf) => {
                     let clash = self.routers.clashes(name);
@@ -829,7 +834,7 @@ impl Compiler {
                     certs = built.certs;
                     def = built.def;
                     depends_on = built.service;
-                    ((built.report.name.clone(), VALID, name.to_string()), built.report)
+                    (key(&built.report.name, VALID, name), built.report)
                 }
             }
         };
@@ -901,7 +906,7 @@ impl Compiler {
         }
         if let Some(service) = &out.uses {
             if let Some(users) = self.used_by.get_mut(service) {
-                users.retain(|u| *u != out.key.0);
+                users.retain(|u| **u != *out.key.0);
                 if users.is_empty() {
                     self.used_by.remove(service);
                 }
@@ -945,7 +950,7 @@ impl Compiler {
                 .map(|u| format!("http://{}", u.authority))
                 .collect();
             let mut service_errors = Vec::new();
-            let service_key: Key = (service.name.clone(), FILE, String::new());
+            let service_key: Key = key(&service.name, FILE, "");
             if let Some(raw) = checked.get(&service.name) {
                 // The loader validated it already; a failure here would be a loader bug, reported all the same.
                 match crate::health::config::parse(raw) {
@@ -976,8 +981,8 @@ impl Compiler {
                 errors: Vec::new(),
                 warnings: Vec::new(),
             };
-            let key: Key = (def.name.clone(), FILE, String::new());
-            let out = self.insert_router(key, report, Some(def), Vec::new(), String::new());
+            let router_key: Key = key(&def.name, FILE, "");
+            let out = self.insert_router(router_key, report, Some(def), Vec::new(), String::new());
             self.insert_service_member(
                 service_key.clone(),
                 ServiceReport {
@@ -994,8 +999,8 @@ impl Compiler {
         for e in errors {
             let name = format!("{}@{ROUTES}", e.id());
             let report = entry::rejected_router(&name, ROUTES, &e.to_string());
-            let key: Key = (name, FILE_ERROR, e.id().to_string());
-            let out = self.insert_router(key, report, None, Vec::new(), String::new());
+            let router_key: Key = key(&name, FILE_ERROR, e.id());
+            let out = self.insert_router(router_key, report, None, Vec::new(), String::new());
             outs.push((out, None));
         }
         self.files = outs;
@@ -1009,8 +1014,8 @@ impl Compiler {
             let users = self.used_by.get(&q);
             for (key, member) in self
                 .service_members
-                .range_mut((q.clone(), 0, String::new())..)
-                .take_while(|(k, _)| k.0 == q)
+                .range_mut(key(&q, 0, "")..)
+                .take_while(|(k, _)| *k.0 == *q)
             {
                 member.used_by = users.map(|u| u.to_vec()).unwrap_or_default();
                 self.service_docs

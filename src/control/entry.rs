@@ -337,8 +337,17 @@ pub fn qualify(name: &str) -> String {
     if name.contains('@') {
         name.to_string()
     } else {
-        format!("{name}@{HTTP}")
+        with_http(name)
     }
+}
+
+/// `name@http`, built without the formatting machinery (it runs for every entry of every compile).
+pub fn with_http(name: &str) -> String {
+    let mut q = String::with_capacity(name.len() + 1 + HTTP.len());
+    q.push_str(name);
+    q.push('@');
+    q.push_str(HTTP);
+    q
 }
 
 /// The `host:port` of a server URL (`http://10.50.0.2:24207`, path ignored as Traefik does).

@@ -48,7 +48,7 @@ impl Rawdata {
 
     /// Renders every member of `report`, with each service's `serverStatus` from `health`.
     pub fn from_report(report: &Report, health: &Health) -> Self {
-        let key = |name: &str, i: usize| (name.to_string(), 0, format!("{i:020}"));
+        let key = |name: &str, i: usize| -> EntryKey { (Arc::from(name), 0, Arc::from(format!("{i:020}"))) };
         let routers = report
             .routers
             .iter()
@@ -75,7 +75,7 @@ impl Rawdata {
             if entries.peek().is_some_and(|(next, _)| next.0 == key.0) {
                 continue;
             }
-            return Some(checked.get(&key.0).unwrap_or(member));
+            return Some(checked.get(&*key.0).unwrap_or(member));
         })
     }
 

@@ -199,7 +199,7 @@ impl RouterDef {
 }
 
 /// A sort key unique per provider or route-file entry: its qualified name, its kind, its name as written.
-pub type EntryKey = (String, u8, String);
+pub type EntryKey = (Arc<str>, u8, Arc<str>);
 
 /// Where a router sits in the table: priority descending, then name.
 pub type OrderKey = (std::cmp::Reverse<i64>, String);
@@ -361,7 +361,7 @@ impl RouteTable {
         };
         // Keyed by position: `services()` gives them back in this order.
         for (i, s) in services.into_iter().enumerate() {
-            builder.insert_service((format!("{i:020}"), 0, s.name.clone()), s);
+            builder.insert_service((Arc::from(format!("{i:020}")), 0, Arc::from(s.name.as_str())), s);
         }
         for r in routers {
             builder.insert_router(Arc::new(r));
