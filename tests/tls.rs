@@ -249,17 +249,26 @@ fn tls_connect(port: u16, host: &str) -> TlsClient {
 
 /// Like [`tls_connect`], the client sending records of at most `max_fragment` bytes (handshake messages too).
 fn tls_connect_with(port: u16, host: &str, max_fragment: Option<usize>) -> TlsClient {
+    let mut config = client_config();
+    config.max_fragment_size = max_fragment;
+    tls_connect_config(port, host, Arc::new(config))
+}
+
+/// A client configuration that accepts any certificate, with its own session store (so it resumes only sessions
+/// it was given itself).
+fn client_config() -> rustls::ClientConfig {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+    rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .unwrap()
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
-        .with_no_client_auth();
-    let mut config = config;
-    config.max_fragment_size = max_fragment;
+        .with_no_client_auth()
+}
+
+fn tls_connect_config(port: u16, host: &str, config: Arc<rustls::ClientConfig>) -> TlsClient {
     let name = rustls::pki_types::ServerName::try_from(host.to_owned()).unwrap();
-    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let conn = rustls::ClientConnection::new(config, name).unwrap();
     let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     rustls::StreamOwned::new(conn, tcp)
@@ -454,6 +463,34 @@ fn tls_response(c: &mut TlsClient) -> String {
         .unwrap_or(0);
     read_exact_or_panic(c, len);
     head
+}
+
+/// One request on a new connection made with `config`; returns how its handshake went.
+fn one_request(port: u16, config: &Arc<rustls::ClientConfig>) -> rustls::HandshakeKind {
+    let mut c = tls_connect_config(port, "app.test", config.clone());
+    c.write_all(b"GET / HTTP/1.1\r\nHost: app.test\r\n\r\n").unwrap();
+    let head = tls_response(&mut c);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    c.conn.handshake_kind().expect("handshake done")
+}
+
+#[test]
+fn a_tls_session_resumes_after_hundreds_of_other_clients() {
+    // Session tickets are self-contained (encrypted with the worker's ticket key), so resumption does not depend
+    // on how many other clients got tickets meanwhile. A server-side session cache (256 entries, two tickets per
+    // handshake) forgot a returning client after ~128 others: a full handshake again, for both sides.
+    let (_up, proxy) = echo_proxy();
+    let returning = Arc::new(client_config());
+    assert_eq!(one_request(proxy.web_port, &returning), rustls::HandshakeKind::Full);
+    for _ in 0..300 {
+        let other = Arc::new(client_config());
+        assert_eq!(one_request(proxy.web_port, &other), rustls::HandshakeKind::Full);
+    }
+    assert_eq!(
+        one_request(proxy.web_port, &returning),
+        rustls::HandshakeKind::Resumed,
+        "the returning client's session was not resumed"
+    );
 }
 
 #[test]

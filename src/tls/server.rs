@@ -1,5 +1,12 @@
 //! A worker's TLS server configuration: TLS 1.3 and 1.2 on the ring provider, ALPN `http/1.1` only (never `h2`
-//! until HTTP/2 is served), certificates from the worker's own [`SniResolver`].
+//! until HTTP/2 is served), certificates from the worker's own [`SniResolver`], and stateless session tickets.
+//!
+//! Resumption uses tickets the worker encrypts with its own rotating key (rustls' `Ticketer`: ChaCha20-Poly1305,
+//! a new key every 6 hours, tickets valid 12), so a returning client resumes however many others came meanwhile.
+//! A server-side session cache (rustls' default: 256 entries, two tickets per TLS 1.3 handshake) forgot a client
+//! after ~128 others, and every handshake was a full one again under load. The ticket key belongs to one worker
+//! (its lock is never shared with another thread); a client whose next connection lands on another worker makes a
+//! full handshake there.
 //!
 //! Built once per worker at start-up; certificate changes go through [`WorkerTls::store`], never through a new
 //! configuration.
@@ -30,6 +37,7 @@ impl WorkerTls {
             .with_no_client_auth()
             .with_cert_resolver(resolver.clone());
         config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
+        config.ticketer = rustls::crypto::ring::Ticketer::new()?;
         Ok(WorkerTls {
             config: Arc::new(config),
             resolver,
