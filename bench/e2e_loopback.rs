@@ -130,6 +130,7 @@ fn proxy(up: SocketAddr, dir: &std::path::Path) -> u16 {
         status,
         certs: Arc::new(ringress::tls::CertMap::new(default_cert)),
         receipts: Arc::new(Receipts::new(1)),
+        tickets: ringress::tls::TicketKeys::generate().expect("ticket keys"),
     };
     worker::spawn(spec).expect("spawn worker");
     // The control side must outlive the benchmark: dropping it would close the worker's mailbox.

@@ -422,6 +422,7 @@ fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
 
     let signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let tickets = ringress::tls::TicketKeys::generate().map_err(|e| e.to_string())?;
     let mut handles = Vec::with_capacity(workers);
     for (id, (listeners, mailbox)) in per_worker.into_iter().zip(receivers).enumerate() {
         let spec = WorkerSpec {
@@ -433,6 +434,7 @@ fn start(cfg: &Config, sources: Sources) -> Result<(), String> {
             status: status.clone(),
             certs: Arc::new(certs.for_worker()),
             receipts: receipts.clone(),
+            tickets: tickets.clone(),
         };
         handles.push(worker::spawn(spec).map_err(|e| format!("cannot start worker {id}: {e}"))?);
     }

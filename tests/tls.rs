@@ -257,9 +257,13 @@ fn tls_connect_with(port: u16, host: &str, max_fragment: Option<usize>) -> TlsCl
 /// A client configuration that accepts any certificate, with its own session store (so it resumes only sessions
 /// it was given itself).
 fn client_config() -> rustls::ClientConfig {
+    client_config_for(rustls::DEFAULT_VERSIONS)
+}
+
+fn client_config_for(versions: &[&'static rustls::SupportedProtocolVersion]) -> rustls::ClientConfig {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap()
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
@@ -491,6 +495,36 @@ fn a_tls_session_resumes_after_hundreds_of_other_clients() {
         rustls::HandshakeKind::Resumed,
         "the returning client's session was not resumed"
     );
+}
+
+#[test]
+fn a_tls_session_resumes_on_either_worker() {
+    // Each new connection lands on one of the two workers' SO_REUSEPORT listeners; with a ticket key per worker,
+    // about half of these reconnections would be full handshakes.
+    let up = Upstream::start(echo());
+    let opts = Opts {
+        workers: 2,
+        ..Opts::default()
+    };
+    let proxy = Proxy::start(&config(&opts), &routes(&[("app.test", up.port)]));
+    let returning = Arc::new(client_config());
+    assert_eq!(one_request(proxy.web_port, &returning), rustls::HandshakeKind::Full);
+    for i in 0..16 {
+        assert_eq!(
+            one_request(proxy.web_port, &returning),
+            rustls::HandshakeKind::Resumed,
+            "reconnection {i} was a full handshake"
+        );
+    }
+    let tls12 = Arc::new(client_config_for(&[&rustls::version::TLS12]));
+    assert_eq!(one_request(proxy.web_port, &tls12), rustls::HandshakeKind::Full);
+    for i in 0..8 {
+        assert_eq!(
+            one_request(proxy.web_port, &tls12),
+            rustls::HandshakeKind::Resumed,
+            "TLS 1.2 reconnection {i} was a full handshake"
+        );
+    }
 }
 
 #[test]

@@ -9,4 +9,7 @@ pub enum TlsError {
     /// rustls refused a key, a certificate or the configuration.
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
+    /// The system's random source failed while making the session ticket secret.
+    #[error("cannot make the session ticket secret: the system random source failed")]
+    TicketKey,
 }

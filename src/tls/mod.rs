@@ -12,6 +12,7 @@ pub mod resolver;
 pub mod server;
 pub mod split;
 pub mod stream;
+pub mod tickets;
 
 mod engine;
 
@@ -21,6 +22,7 @@ pub use resolver::SniResolver;
 pub use server::WorkerTls;
 pub use split::{TlsReadHalf, TlsWriteHalf};
 pub use stream::{Accepted, TlsStream};
+pub use tickets::TicketKeys;
 
 /// The first byte of a TLS record carrying a handshake message (a ClientHello opens every TLS connection).
 pub const HANDSHAKE_RECORD: u8 = 0x16;

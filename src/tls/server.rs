@@ -1,12 +1,10 @@
 //! A worker's TLS server configuration: TLS 1.3 and 1.2 on the ring provider, ALPN `http/1.1` only (never `h2`
 //! until HTTP/2 is served), certificates from the worker's own [`SniResolver`], and stateless session tickets.
 //!
-//! Resumption uses tickets the worker encrypts with its own rotating key (rustls' `Ticketer`: ChaCha20-Poly1305,
-//! a new key every 6 hours, tickets valid 12), so a returning client resumes however many others came meanwhile.
-//! A server-side session cache (rustls' default: 256 entries, two tickets per TLS 1.3 handshake) forgot a client
-//! after ~128 others, and every handshake was a full one again under load. The ticket key belongs to one worker
-//! (its lock is never shared with another thread); a client whose next connection lands on another worker makes a
-//! full handshake there.
+//! Resumption uses self-contained tickets ([`TicketKeys`], one secret for all workers), so a returning client
+//! resumes however many others came meanwhile and whichever worker takes its connection. A server-side session
+//! cache (rustls' default: 256 entries per worker, two tickets per TLS 1.3 handshake) forgot a client after ~128
+//! others, and under load every handshake was a full one again.
 //!
 //! Built once per worker at start-up; certificate changes go through [`WorkerTls::store`], never through a new
 //! configuration.
@@ -15,7 +13,7 @@ use std::sync::Arc;
 
 use rustls::ServerConfig;
 
-use super::{CertMap, SniResolver, TlsError};
+use super::{CertMap, SniResolver, TicketKeys, TlsError};
 
 /// The only application protocol offered in ALPN.
 pub const ALPN_HTTP11: &[u8] = b"http/1.1";
@@ -28,8 +26,8 @@ pub struct WorkerTls {
 }
 
 impl WorkerTls {
-    /// A configuration serving `certs`.
-    pub fn new(certs: Arc<CertMap>) -> Result<Self, TlsError> {
+    /// A configuration serving `certs`, sealing session tickets with `tickets` (the same secret in every worker).
+    pub fn new(certs: Arc<CertMap>, tickets: TicketKeys) -> Result<Self, TlsError> {
         let resolver = Arc::new(SniResolver::new(certs));
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = ServerConfig::builder_with_provider(provider)
@@ -37,7 +35,7 @@ impl WorkerTls {
             .with_no_client_auth()
             .with_cert_resolver(resolver.clone());
         config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
-        config.ticketer = rustls::crypto::ring::Ticketer::new()?;
+        config.ticketer = Arc::new(tickets);
         Ok(WorkerTls {
             config: Arc::new(config),
             resolver,

@@ -32,7 +32,7 @@ use crate::observe::{Counters, WorkerCounters};
 use crate::proxy::forward::ProxySettings;
 use crate::proxy::{BufPool, Client, Pool};
 use crate::snapshot::Snapshot;
-use crate::tls::{CertMap, WorkerTls};
+use crate::tls::{CertMap, TicketKeys, WorkerTls};
 use idle::IdleWatch;
 use mailbox::{Inbox, MailboxReceiver, WorkerMsg};
 
@@ -109,6 +109,8 @@ pub struct WorkerSpec {
     pub certs: Arc<CertMap>,
     /// Where this worker records the challenge version it serves.
     pub receipts: Arc<Receipts>,
+    /// The session ticket secret (the same in every worker).
+    pub tickets: TicketKeys,
 }
 
 /// Worker-local state shared by the worker's tasks (never crosses threads).
@@ -247,7 +249,7 @@ pub fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
     if spec.counters.worker(spec.id).is_none() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "worker id has no counters"));
     }
-    let tls = WorkerTls::new(spec.certs.clone()).map_err(io::Error::other)?;
+    let tls = WorkerTls::new(spec.certs.clone(), spec.tickets.clone()).map_err(io::Error::other)?;
     std::thread::Builder::new()
         .name(format!("ringress-worker-{}", spec.id))
         .spawn(move || run_thread(spec, tls))
