@@ -516,6 +516,17 @@ fn a_tls_session_resumes_on_either_worker() {
             "reconnection {i} was a full handshake"
         );
     }
+    // The reconnections really went to both workers (else this test would show nothing across workers).
+    let metrics = proxy.admin_get("/metrics").body_str();
+    for worker in ["0", "1"] {
+        let line = format!("ringress_worker_connections_total{{worker=\"{worker}\"}} ");
+        let accepted: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no connection count for worker {worker} in:\n{metrics}"));
+        assert!(accepted > 0, "worker {worker} took none of the 17 connections");
+    }
     let tls12 = Arc::new(client_config_for(&[&rustls::version::TLS12]));
     assert_eq!(one_request(proxy.web_port, &tls12), rustls::HandshakeKind::Full);
     for i in 0..8 {
