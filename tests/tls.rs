@@ -508,14 +508,7 @@ fn a_tls_session_resumes_on_either_worker() {
     };
     let proxy = Proxy::start(&config(&opts), &routes(&[("app.test", up.port)]));
     let returning = Arc::new(client_config());
-    assert_eq!(one_request(proxy.web_port, &returning), rustls::HandshakeKind::Full);
-    for i in 0..16 {
-        assert_eq!(
-            one_request(proxy.web_port, &returning),
-            rustls::HandshakeKind::Resumed,
-            "reconnection {i} was a full handshake"
-        );
-    }
+    full_then_resumed(proxy.web_port, &returning, 16);
     // The reconnections really went to both workers (else this test would show nothing across workers).
     let metrics = proxy.admin_get("/metrics").body_str();
     for worker in ["0", "1"] {
@@ -528,12 +521,18 @@ fn a_tls_session_resumes_on_either_worker() {
         assert!(accepted > 0, "worker {worker} took none of the 17 connections");
     }
     let tls12 = Arc::new(client_config_for(&[&rustls::version::TLS12]));
-    assert_eq!(one_request(proxy.web_port, &tls12), rustls::HandshakeKind::Full);
-    for i in 0..8 {
+    full_then_resumed(proxy.web_port, &tls12, 8);
+}
+
+/// One full handshake with `config`, then `times` reconnections that must all resume.
+fn full_then_resumed(port: u16, config: &Arc<rustls::ClientConfig>, times: usize) {
+    assert_eq!(one_request(port, config), rustls::HandshakeKind::Full);
+    for i in 0..times {
+        let kind = one_request(port, config);
         assert_eq!(
-            one_request(proxy.web_port, &tls12),
+            kind,
             rustls::HandshakeKind::Resumed,
-            "TLS 1.2 reconnection {i} was a full handshake"
+            "reconnection {i} was a full handshake"
         );
     }
 }
