@@ -142,11 +142,20 @@ fn one_router_changed(json: &str) -> String {
     json.replacen("`app-500.apps.example.com`", "`app-500.apps.example.org`", 1)
 }
 
-/// One apply of a platform body of `count` routers, phase by phase (for callgrind: no warm-up, no repetition),
+/// The time serde_json takes to validate the body (the floor under any apply), then one apply of a platform body of
+/// `count` routers, phase by phase (for callgrind: no warm-up, no repetition),
 /// then `RINGRESS_APPLY_CHANGES` applies (default 1) alternating with one router changed, then (with
 /// `RINGRESS_APPLY_ALL` set) one apply of the body with every router changed.
 fn apply_once(count: usize) {
     let json = platform_body(count);
+    // The floor under any apply of this body: reading it once as JSON, keeping nothing.
+    let started = Instant::now();
+    serde_json::from_str::<serde::de::IgnoredAny>(&json).expect("generated JSON is valid");
+    println!(
+        "{count} routers, {} KiB body: JSON validation alone {:?}",
+        json.len() / 1024,
+        started.elapsed()
+    );
     let entry_points = entry_points();
     let mut compiler = Compiler::new(entry_points);
     let started = Instant::now();
