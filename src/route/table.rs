@@ -139,6 +139,9 @@ pub struct RouterDef {
     hosts: Option<Box<[Arc<[u8]>]>>,
     /// `rule.has_regex()`, computed once.
     regex: bool,
+    /// `rule.decided_by_host()`, computed once: found under the request's host, the router matches without its
+    /// rule being evaluated again (which would touch the rule tree and its host strings, cold with many hosts).
+    host_decides: bool,
 }
 
 /// Which connections a router serves.
@@ -179,6 +182,7 @@ impl RouterDef {
         RouterDef {
             name,
             regex: rule.has_regex(),
+            host_decides: hosts.is_some() && rule.decided_by_host(),
             rule,
             priority,
             entry_points,
@@ -429,17 +433,21 @@ impl RouteTable {
         let fallback: &[Arc<RouterDef>] = &self.fallback;
         let (mut a, mut b) = (exact.iter().peekable(), fallback.iter().peekable());
         loop {
-            let router = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if before(x, y) => a.next(),
-                (Some(_), Some(_)) => b.next(),
-                (Some(_), None) => a.next(),
-                (None, Some(_)) => b.next(),
+            // `indexed`: found under the request's host (so its `Host()` names already matched).
+            let (router, indexed) = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if before(x, y) => (a.next(), true),
+                (Some(_), Some(_)) => (b.next(), false),
+                (Some(_), None) => (a.next(), true),
+                (None, Some(_)) => (b.next(), false),
                 (None, None) => return None,
             };
             let Some(router) = router else {
                 continue;
             };
-            if router.on_entry_point(entry_point) && serves(router) && router.rule.matches(req) {
+            if router.on_entry_point(entry_point)
+                && serves(router)
+                && ((indexed && router.host_decides) || router.rule.matches(req))
+            {
                 return Some((router, &router.service));
             }
         }

@@ -114,6 +114,28 @@ impl Rule {
         hosts.dedup();
         Some(hosts)
     }
+
+    /// Does every request whose host is one of [`Rule::hosts`] match? True for rules made of exact `Host()` names
+    /// joined by `||` and `&&`, optionally with `SegmentPrefix("")` (a route-file route for a whole host): once the
+    /// exact-host index has found such a rule under the request's host, evaluating it again can only say yes.
+    /// Conservative: `false` whenever another matcher takes part, even one that would always hold.
+    pub fn decided_by_host(&self) -> bool {
+        decided_by_host(&self.expr)
+    }
+}
+
+/// See [`Rule::decided_by_host`]. For `||`, the index key came from some operand's host set and that operand
+/// holds; for `&&`, the key lies in every pinning operand's set (see [`hosts_of`]) and each of them holds.
+fn decided_by_host(expr: &Expr) -> bool {
+    match expr {
+        Expr::Matcher(Matcher::Host(HostPattern {
+            kind: HostKind::Exact(host),
+            ..
+        })) => !host.is_empty(),
+        Expr::Matcher(Matcher::SegmentPrefix(prefix)) => prefix.is_empty(),
+        Expr::Matcher(_) | Expr::Not(_) => false,
+        Expr::And(operands) | Expr::Or(operands) => operands.iter().all(decided_by_host),
+    }
 }
 
 impl Rule {

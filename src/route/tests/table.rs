@@ -320,3 +320,54 @@ fn provider_and_file_routers_share_one_table() {
         "route file beats a bare Host router"
     );
 }
+
+/// The lookup skips evaluating a rule the host index already decided (`Rule::decided_by_host`); it must still
+/// return what evaluating every router's rule in table order returns.
+#[test]
+fn lookup_agrees_with_evaluating_every_rule_in_order() {
+    let rules = [
+        "Host(`a.com`)",
+        "Host(`a.com`) && Path(`/x`)",
+        "Host(`b.com`) || Host(`a.com`)",
+        "(Host(`a.com`) || Host(`c.com`)) && Host(`c.com`)",
+        "Host(`a.com`) && Host(`b.com`)",
+        "Host(`d.com`) && Method(`POST`)",
+        "Host(`d.com`) || Host(`e.com`)",
+        "Host(`*.a.com`) && Host(`x.a.com`)",
+        "PathPrefix(`/p`)",
+        "Host(`e.com`) && !Path(`/`)",
+        "Host(`c.com`) || Path(`/y`)",
+    ];
+    // Every priority order of interest: by rule length, and reversed against it.
+    for flip in [false, true] {
+        let routers: Vec<RouterDef> = rules
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| {
+                let priority = if flip { i as i64 } else { 100 - i as i64 };
+                router(&format!("r{i}@http"), rule, Some(priority), u64::MAX)
+            })
+            .collect();
+        let files = files_table(&[("a.com", "a:1"), ("x.a.com/p", "p:1")]);
+        let mut all: Vec<RouterDef> = routers;
+        all.extend(files.routers().map(|r| (**r).clone()));
+        let t = RouteTable::build(all, vec![provider_service("s@http")]);
+        for host in ["a.com", "b.com", "c.com", "d.com", "e.com", "x.a.com", "z.com", ""] {
+            for path in ["/", "/x", "/p/q", "/y"] {
+                let mut host_buf = [0u8; 256];
+                let normal = normalize_host(host.as_bytes(), &mut host_buf).unwrap_or(b"");
+                let view = RequestView {
+                    method: b"GET",
+                    host: normal,
+                    path: path.as_bytes(),
+                    query: b"",
+                    buf: b"",
+                    headers: &[],
+                    client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                };
+                let expected = t.routers().find(|r| r.rule.matches(&view)).map(|r| r.name.as_str());
+                assert_eq!(hit(&t, host, path), expected, "flip {flip}, {host}{path}");
+            }
+        }
+    }
+}

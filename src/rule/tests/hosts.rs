@@ -55,3 +55,64 @@ fn route_file_priority_beats_a_bare_host_and_grows_with_the_prefix() {
     assert_eq!(app.hosts(), Some(vec!["x.com".to_string()]));
     assert_eq!(app.source(), "Host(`x.com`) && SegmentPrefix(`/app`)");
 }
+
+#[test]
+fn rules_made_of_host_names_are_decided_by_the_host() {
+    let decided = |rule: &str| parse(rule).expect(rule).decided_by_host();
+    for rule in [
+        "Host(`a.com`)",
+        "Host(`a.com`) || Host(`b.com`)",
+        "(Host(`a.com`) || Host(`b.com`)) && Host(`b.com`)",
+        "Host(`a.com`) && Host(`b.com`)",
+    ] {
+        assert!(decided(rule), "{rule}");
+    }
+    assert!(segment_prefix_rule("x.com", "").decided_by_host());
+    for rule in [
+        "Host(`a.com`) && Path(`/x`)",
+        "Host(`a.com`) || Path(`/x`)",
+        "Host(`a.com`) && !Path(`/x`)",
+        "Host(`a.com`) && Method(`GET`)",
+        "Host(`*.a.com`) && Host(`x.a.com`)",
+        "Host(`*`)",
+        "HostRegexp(`a`)",
+        "!Host(`a.com`)",
+        "Path(`/`)",
+    ] {
+        assert!(!decided(rule), "{rule}");
+    }
+    assert!(!segment_prefix_rule("x.com", "/app").decided_by_host());
+}
+
+/// What [`Rule::decided_by_host`] promises: a request whose host is in the rule's host set matches, whatever its
+/// method, path, query, headers or address.
+#[test]
+fn a_rule_decided_by_the_host_matches_every_request_for_its_hosts() {
+    use super::util::req;
+    let rules = [
+        "Host(`a.com`)",
+        "Host(`A.com.`) || Host(`b.com`)",
+        "(Host(`a.com`) || Host(`c.com`)) && Host(`c.com`)",
+        "Host(`[::1]`) || Host(`b.com`)",
+    ];
+    for text in rules {
+        let rule = parse(text).expect(text);
+        assert!(rule.decided_by_host(), "{text}");
+        for host in rule.hosts().expect(text) {
+            for (method, path, query) in [("GET", "/", ""), ("POST", "/x/y", "a=1"), ("DELETE", "*", "")] {
+                let r = req()
+                    .host(&host)
+                    .method(method)
+                    .path(path)
+                    .query(query)
+                    .header("X-Any", "1")
+                    .ip("192.0.2.9");
+                assert!(rule.matches(&r.view()), "{text} with host {host} {method} {path}");
+            }
+        }
+    }
+    let route = segment_prefix_rule("x.com", "");
+    for path in ["/", "/deep/path", "", "*"] {
+        assert!(route.matches(&req().host("x.com").path(path).view()), "{path}");
+    }
+}
