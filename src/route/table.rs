@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::hash::BuildHostHasher;
+use super::index_entry::{Filed, HostKey};
 use crate::rule::{RequestView, Rule};
 
 /// One upstream server of a service.
@@ -212,8 +213,8 @@ pub type OrderKey = (std::cmp::Reverse<i64>, String);
 /// the rest with the previous table.
 const SHARDS: usize = 256;
 
-/// Normalised host → routers whose `rule.hosts()` contains it, in table order.
-type Shard = HashMap<Arc<[u8]>, Box<[Arc<RouterDef>]>, BuildHostHasher>;
+/// Normalised host → routers whose `rule.hosts()` contains it, in table order (see [`Filed`] for the layout).
+type Shard = HashMap<HostKey, Filed, BuildHostHasher>;
 
 fn shard_of(host: &[u8]) -> usize {
     let mut h = super::hash::HostHasher::default();
@@ -282,13 +283,12 @@ impl TableBuilder {
                 }
                 for host in hosts.iter() {
                     let shard = Arc::make_mut(&mut self.shards[shard_of(host)]);
-                    let list = shard.entry(host.clone()).or_default();
+                    let mut list = shard.get(&**host).map(|f| f.as_slice().to_vec()).unwrap_or_default();
                     let at = list.partition_point(|r| before(r, &router));
-                    let mut grown = Vec::with_capacity(list.len() + 1);
-                    grown.extend_from_slice(&list[..at]);
-                    grown.push(router.clone());
-                    grown.extend_from_slice(&list[at..]);
-                    *list = grown.into_boxed_slice();
+                    list.insert(at, router.clone());
+                    if let Some(filed) = Filed::from_vec(list) {
+                        shard.insert(HostKey::new(host), filed);
+                    }
                 }
             }
         }
@@ -312,13 +312,18 @@ impl TableBuilder {
                         continue;
                     };
                     let shard = Arc::make_mut(shard);
-                    if let Some(list) = shard.get_mut(&**host) {
-                        let kept: Vec<Arc<RouterDef>> =
-                            list.iter().filter(|r| !Arc::ptr_eq(r, router)).cloned().collect();
-                        if kept.is_empty() {
-                            shard.remove(&**host);
-                        } else {
-                            *list = kept.into_boxed_slice();
+                    if let Some(filed) = shard.get_mut(&**host) {
+                        let kept: Vec<Arc<RouterDef>> = filed
+                            .as_slice()
+                            .iter()
+                            .filter(|r| !Arc::ptr_eq(r, router))
+                            .cloned()
+                            .collect();
+                        match Filed::from_vec(kept) {
+                            Some(rest) => *filed = rest,
+                            None => {
+                                shard.remove(&**host);
+                            }
                         }
                     }
                 }
@@ -427,7 +432,7 @@ impl RouteTable {
         serves: impl Fn(&RouterDef) -> bool,
     ) -> Option<(&RouterDef, &Service)> {
         let exact: &[Arc<RouterDef>] = match self.shards.get(shard_of(req.host)) {
-            Some(shard) => shard.get(req.host).map_or(&[], |list| &**list),
+            Some(shard) => shard.get(req.host).map_or(&[], Filed::as_slice),
             None => &[],
         };
         let fallback: &[Arc<RouterDef>] = &self.fallback;
