@@ -438,7 +438,9 @@ impl RouteTable {
         let fallback: &[Arc<RouterDef>] = &self.fallback;
         let (mut a, mut b) = (exact.iter().peekable(), fallback.iter().peekable());
         loop {
-            // `indexed`: found under the request's host (so its `Host()` names already matched).
+            // `indexed`: found under the request's host (so its `Host()` names already matched). Only indexed routers
+            // can have `host_decides` set (it needs `rule.hosts()`); the flag keeps the shortcut off the fallback
+            // list even if that changes.
             let (router, indexed) = match (a.peek(), b.peek()) {
                 (Some(x), Some(y)) if before(x, y) => (a.next(), true),
                 (Some(_), Some(_)) => (b.next(), false),

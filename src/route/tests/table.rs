@@ -7,7 +7,8 @@ use super::util::{loopback, spec};
 use std::sync::Arc;
 
 use crate::route::{
-    file_routers, normalize_host, RouteBuildError, RouteSpec, RouteTable, RouterDef, Service, Slots, Target, Transport,
+    file_routers, normalize_host, RouteBuildError, RouteSpec, RouteTable, RouterDef, Service, Slots, TableBuilder,
+    Target, Transport,
 };
 use crate::rule::{normalize_path, parse, RequestView};
 
@@ -325,20 +326,29 @@ fn provider_and_file_routers_share_one_table() {
 /// return what evaluating every router's rule in table order returns.
 #[test]
 fn lookup_agrees_with_evaluating_every_rule_in_order() {
+    const LONG: &str = "a-host-name-longer-than-thirty-bytes.example.com";
+    let long_only = format!("Host(`{LONG}`)");
+    let long_and_path = format!("Host(`{LONG}`) && Path(`/x`)");
     let rules = [
-        "Host(`a.com`)",
         "Host(`a.com`) && Path(`/x`)",
+        "Host(`a.com`)",
         "Host(`b.com`) || Host(`a.com`)",
         "(Host(`a.com`) || Host(`c.com`)) && Host(`c.com`)",
         "Host(`a.com`) && Host(`b.com`)",
         "Host(`d.com`) && Method(`POST`)",
         "Host(`d.com`) || Host(`e.com`)",
         "Host(`*.a.com`) && Host(`x.a.com`)",
+        "Host(`*.a.com`) && Host(`a.com`)",
         "PathPrefix(`/p`)",
         "Host(`e.com`) && !Path(`/`)",
         "Host(`c.com`) || Path(`/y`)",
+        "Host(``)",
+        "Host(``) || Host(`f.com`)",
+        long_and_path.as_str(),
+        long_only.as_str(),
     ];
-    // Every priority order of interest: by rule length, and reversed against it.
+    // Explicit priorities: earlier rules first, then later rules first. The route-file routes keep their own
+    // (Traefik-length) priorities, so they sit above every provider router in the second order.
     for flip in [false, true] {
         let routers: Vec<RouterDef> = rules
             .iter()
@@ -352,21 +362,69 @@ fn lookup_agrees_with_evaluating_every_rule_in_order() {
         let mut all: Vec<RouterDef> = routers;
         all.extend(files.routers().map(|r| (**r).clone()));
         let t = RouteTable::build(all, vec![provider_service("s@http")]);
-        for host in ["a.com", "b.com", "c.com", "d.com", "e.com", "x.a.com", "z.com", ""] {
+        for host in [
+            "a.com", "b.com", "c.com", "d.com", "e.com", "f.com", "x.a.com", "z.com", LONG, "",
+        ] {
             for path in ["/", "/x", "/p/q", "/y"] {
-                let mut host_buf = [0u8; 256];
-                let normal = normalize_host(host.as_bytes(), &mut host_buf).unwrap_or(b"");
-                let view = RequestView {
-                    method: b"GET",
-                    host: normal,
-                    path: path.as_bytes(),
-                    query: b"",
-                    buf: b"",
-                    headers: &[],
-                    client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-                };
-                let expected = t.routers().find(|r| r.rule.matches(&view)).map(|r| r.name.as_str());
-                assert_eq!(hit(&t, host, path), expected, "flip {flip}, {host}{path}");
+                assert_eq!(
+                    hit(&t, host, path),
+                    by_evaluation(&t, host, path),
+                    "flip {flip}, {host}{path}"
+                );
+            }
+        }
+    }
+}
+
+/// The first router in table order whose rule matches (GET, entrypoint 0), found without the index.
+fn by_evaluation<'a>(table: &'a RouteTable, host: &str, path: &str) -> Option<&'a str> {
+    let mut host_buf = [0u8; 256];
+    let host = normalize_host(host.as_bytes(), &mut host_buf).unwrap_or(b"");
+    let view = RequestView {
+        method: b"GET",
+        host,
+        path: path.as_bytes(),
+        query: b"",
+        buf: b"",
+        headers: &[],
+        client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    table.routers().find(|r| r.rule.matches(&view)).map(|r| r.name.as_str())
+}
+
+/// A table kept up to date router by router (the control thread's way) looks up like one built at once, as the
+/// routers filed under one host go from several to one to none.
+#[test]
+fn a_table_changed_router_by_router_looks_up_like_a_fresh_one() {
+    const LONG: &str = "a-host-name-longer-than-thirty-bytes.example.com";
+    let long_rule = format!("Host(`{LONG}`) || Host(`a.com`)");
+    let routers: Vec<Arc<RouterDef>> = [
+        ("high@http", "Host(`a.com`) && Path(`/x`)", 30),
+        ("mid@http", "Host(`a.com`)", 20),
+        ("long@http", long_rule.as_str(), 10),
+        ("other@http", "Host(`b.com`)", 5),
+    ]
+    .into_iter()
+    .map(|(name, rule, priority)| Arc::new(router(name, rule, Some(priority), u64::MAX)))
+    .collect();
+    let mut builder = TableBuilder::default();
+    for r in &routers {
+        builder.insert_router(r.clone());
+    }
+    for removed in 0..=routers.len() {
+        if removed > 0 {
+            builder.remove_router(&routers[removed - 1]);
+        }
+        let kept: Vec<RouterDef> = routers[removed..].iter().map(|r| (**r).clone()).collect();
+        let fresh = RouteTable::build(kept, vec![provider_service("s@http")]);
+        let changed = builder.table(&Slots::default());
+        for host in ["a.com", "b.com", LONG, "c.com"] {
+            for path in ["/", "/x"] {
+                assert_eq!(
+                    hit(&changed, host, path),
+                    hit(&fresh, host, path),
+                    "{removed} removed, {host}{path}"
+                );
             }
         }
     }
