@@ -342,8 +342,8 @@ fn lookup_agrees_with_evaluating_every_rule_in_order() {
         "PathPrefix(`/p`)",
         "Host(`e.com`) && !Path(`/`)",
         "Host(`c.com`) || Path(`/y`)",
-        "Host(``)",
-        "Host(``) || Host(`f.com`)",
+        "Host(`.`)",
+        "Host(`.`) || Host(`f.com`)",
         long_and_path.as_str(),
         long_only.as_str(),
     ];

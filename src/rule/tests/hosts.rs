@@ -78,8 +78,8 @@ fn rules_made_of_host_names_are_decided_by_the_host() {
         "HostRegexp(`a`)",
         "!Host(`a.com`)",
         "Path(`/`)",
-        "Host(``)",
-        "Host(``) || Host(`a.com`)",
+        "Host(`.`)",
+        "Host(`.`) || Host(`a.com`)",
     ] {
         assert!(!decided(rule), "{rule}");
     }
