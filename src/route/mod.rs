@@ -22,8 +22,9 @@
 //!
 //! Files: `host.rs` (host normalisation), `spec.rs` (one route's syntax), `walk.rs` (which
 //! files), `files.rs` (loading them), `compile.rs` (specs → routers), `table.rs` (index and
-//! lookup), `index_entry.rs` (the host index's keys and entries), `hash.rs` (index hasher), `request.rs` (request view), `resolve.rs` (blocking DNS
-//! for the build), `list.rs` (text listing).
+//! lookup), `index_entry.rs` (the host index's keys and entries), `hash.rs` (index hasher),
+//! `request.rs` (request view), `resolve.rs` (blocking DNS for the build), `list.rs` (text
+//! listing).
 
 mod compile;
 mod files;
