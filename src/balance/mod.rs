@@ -82,7 +82,13 @@ impl Balancer {
             for (i, server) in service.servers.iter().enumerate() {
                 if let Some(slot) = self.slots.get_mut(first + i) {
                     slot.addr = server.addr;
-                    slot.passive = old.get(&server.addr).cloned().unwrap_or_default();
+                    // A lone server's slot holds no verdict: nothing judges it (see `failed`) or clears it (see
+                    // `answered`), so a verdict carried into it would outlive the server's recovery.
+                    slot.passive = if service.servers.len() == 1 {
+                        Passive::default()
+                    } else {
+                        old.get(&server.addr).cloned().unwrap_or_default()
+                    };
                 }
             }
         }
@@ -160,8 +166,13 @@ impl Balancer {
     }
 
     /// Records that server `index` of `service` answered an attempt started at `started`. True when it had been
-    /// out of rotation (it is back).
+    /// out of rotation (it is back). A service's only server is never taken out (see [`Balancer::failed`]), so
+    /// there is nothing to record for it, and its slot is not read: with many services it is a cache miss per
+    /// request.
     pub fn answered(&mut self, service: &Service, index: usize, started: Instant) -> bool {
+        if service.servers.len() == 1 {
+            return false;
+        }
         match self.slots.get_mut(service.first_slot as usize + index) {
             Some(slot) => slot.passive.ok(started),
             None => false,

@@ -173,6 +173,30 @@ fn rebind_keeps_passive_state_by_address() {
     assert!(b.usable(t2.services().next().expect("service"), 0, now));
 }
 
+#[test]
+fn a_lone_servers_slot_holds_no_verdict() {
+    let t = table(vec![service("a", &[(1, 1), (2, 1)])]);
+    let mut b = Balancer::default();
+    b.rebind(&t, DownSet::default());
+    let now = Instant::now();
+    let a = t.services().next().expect("service");
+    assert_eq!(
+        b.failed(a, 0, Failure::Connect, now),
+        Change::WentDown(passive::FIRST_COOLDOWN)
+    );
+    // 127.0.0.1:1 is now a service's only server: its answers are not recorded, so its slot starts clear.
+    let t2 = table(vec![service("z", &[(1, 1)])]);
+    b.rebind(&t2, DownSet::default());
+    let z = t2.services().next().expect("service");
+    assert!(b.slots.iter().all(|slot| slot.passive.is_clear()));
+    assert!(!b.answered(z, 0, now), "nothing to bring back");
+    assert!(b.slots.iter().all(|slot| slot.passive.is_clear()));
+    // Back in a service with a choice, it is not held out by the verdict of two tables ago.
+    let t3 = table(vec![service("a", &[(1, 1), (2, 1)])]);
+    b.rebind(&t3, DownSet::default());
+    assert!(b.usable(t3.services().next().expect("service"), 0, now));
+}
+
 /// A table of `services` numbered by `slots` (as the compiler builds them).
 fn numbered(slots: &Slots, services: &[&std::sync::Arc<Service>]) -> RouteTable {
     let mut builder = TableBuilder::default();

@@ -22,9 +22,9 @@
 //!
 //! Files: `host.rs` (host normalisation), `spec.rs` (one route's syntax), `walk.rs` (which
 //! files), `files.rs` (loading them), `compile.rs` (specs → routers), `table.rs` (index and
-//! lookup), `index_entry.rs` (the host index's keys and entries), `hash.rs` (index hasher),
-//! `request.rs` (request view), `resolve.rs` (blocking DNS for the build), `list.rs` (text
-//! listing).
+//! lookup), `index_entry.rs` (the host index's keys and entries), `servers.rs` (a service's
+//! servers), `hash.rs` (index hasher), `request.rs` (request view), `resolve.rs` (blocking DNS
+//! for the build), `list.rs` (text listing).
 
 mod compile;
 mod files;
@@ -34,6 +34,7 @@ mod index_entry;
 mod list;
 mod request;
 mod resolve;
+mod servers;
 mod spec;
 mod table;
 mod walk;
@@ -47,5 +48,6 @@ pub use host::{normalize_host, HostError, MAX_HOST_LEN};
 pub use list::render;
 pub use request::{request_view, ViewScratch};
 pub use resolve::resolve_system;
+pub use servers::Servers;
 pub use spec::{IdError, RouteSpec, SpecError, Target, TargetError};
 pub use table::{EntryKey, OrderKey, RouteTable, RouterDef, Service, Slots, TableBuilder, Transport, Upstream};

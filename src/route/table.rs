@@ -16,10 +16,12 @@ use std::sync::Arc;
 
 use super::hash::BuildHostHasher;
 use super::index_entry::{Filed, HostKey};
+use super::servers::Servers;
 use crate::rule::{RequestView, Rule};
 
-/// One upstream server of a service.
+/// One upstream server of a service. `repr(C)` keeps `addr`, which every request to it reads, first.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct Upstream {
     pub addr: SocketAddr,
     /// `host:port` sent as `Host` when the service does not pass the client's, and for logs
@@ -41,27 +43,31 @@ impl Upstream {
 }
 
 /// A load-balanced group of upstreams.
+///
+/// `repr(C)`: what a request reads (slot, `Host` choice, a lone server's address) comes first, so with many
+/// services, each cold in the cache, choosing and dialling a server costs as few cache lines as the layout allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct Service {
-    /// Qualified name: `83a6@http`, `x.com/app@routes`.
-    pub name: String,
-    pub servers: Box<[Upstream]>,
-    /// Send the client's `Host` upstream (Traefik's default) instead of the server authority.
-    pub pass_host_header: bool,
     /// Index of `servers[0]` in the table's server numbering: server `i` of this service is slot `first_slot + i`.
     /// Health state (active checks, passive cooldowns) is kept per slot. Fixed when the service is built (see
     /// [`Slots`]), so a service kept from one table to the next keeps its slots.
     pub first_slot: u32,
+    /// Send the client's `Host` upstream (Traefik's default) instead of the server authority.
+    pub pass_host_header: bool,
+    pub servers: Servers,
+    /// Qualified name: `83a6@http`, `x.com/app@routes`.
+    pub name: String,
 }
 
 impl Service {
     /// A service at slot 0; [`Service::at_slot`] places it.
     pub fn new(name: String, servers: Box<[Upstream]>, pass_host_header: bool) -> Self {
         Service {
-            name,
-            servers,
-            pass_host_header,
             first_slot: 0,
+            pass_host_header,
+            servers: servers.into(),
+            name,
         }
     }
 
@@ -122,27 +128,32 @@ impl Slots {
 }
 
 /// A router: a rule, where it applies, and the service it sends to.
+///
+/// `repr(C)`: the fields a lookup reads of a router found under the request's host (entrypoints, transport, the
+/// shortcut flag) and the service pointer come first, in the router's first cache line whenever the allocator
+/// allows; the rule tree and the name follow.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct RouterDef {
-    /// Qualified name: `83a6@http`, `x.com/app@routes`.
-    pub name: String,
-    pub rule: Rule,
-    /// Explicit priority, or `rule.priority()`. Higher is tried first.
-    pub priority: i64,
     /// Bit `i` set: the router serves entrypoint index `i`. `u64::MAX`: every entrypoint.
     pub entry_points: u64,
+    /// The service it sends to.
+    pub service: Arc<Service>,
     /// Which connections the router serves: Traefik's provider routers with a `tls` section serve TLS only and
     /// those without serve plain HTTP only; route-file routes serve both. [`RouteTable::lookup_on`] honours it.
     pub transport: Transport,
-    /// The service it sends to.
-    pub service: Arc<Service>,
-    /// `rule.hosts()` in index form, computed once.
-    hosts: Option<Box<[Arc<[u8]>]>>,
-    /// `rule.has_regex()`, computed once.
-    regex: bool,
     /// `rule.decided_by_host()`, computed once: found under the request's host, the router matches without its
     /// rule being evaluated again (which would touch the rule tree and its host strings, cold with many hosts).
     host_decides: bool,
+    /// `rule.has_regex()`, computed once.
+    regex: bool,
+    /// Explicit priority, or `rule.priority()`. Higher is tried first.
+    pub priority: i64,
+    /// Qualified name: `83a6@http`, `x.com/app@routes`.
+    pub name: String,
+    pub rule: Rule,
+    /// `rule.hosts()` in index form, computed once.
+    hosts: Option<Box<[Arc<[u8]>]>>,
 }
 
 /// Which connections a router serves.

@@ -165,11 +165,14 @@ impl<'a> Meter<'a> {
         }
     }
 
-    /// The request goes to `server` of `service` through `router`.
+    /// The request went to server `index` of `service` through `router`. Reads them only when the access log is on:
+    /// after the exchange, with many routes, they are cold again.
     #[inline]
-    fn route(&mut self, router: &str, service: &str, server: &str) {
+    fn route(&mut self, router: &RouterDef, service: &Service, index: usize) {
         if self.log.is_some() {
-            self.captured.route(router, service, server);
+            if let Some(server) = service.servers.get(index) {
+                self.captured.route(&router.name, &service.name, &server.authority);
+            }
         }
     }
 
@@ -535,6 +538,7 @@ async fn serve_requests<C: ClientStream>(
         let mut servers = Choice {
             ctx,
             service,
+            lone: service.servers.len() == 1,
             current: first,
             tried: 0,
             attempts: 0,
@@ -568,9 +572,7 @@ async fn serve_requests<C: ClientStream>(
             };
             forward(&mut x, &env).await
         };
-        if let Some(server) = service.servers.get(servers.current) {
-            meter.route(&router.name, &service.name, &server.authority);
-        }
+        meter.route(router, service, servers.current);
         meter.finish(true);
         match outcome {
             Outcome::KeepAlive => {}
@@ -588,6 +590,9 @@ async fn serve_requests<C: ClientStream>(
 struct Choice<'a> {
     ctx: &'a WorkerCtx,
     service: &'a Service,
+    /// The service has one server: read while the service is in the cache, so that an answer, which comes when it
+    /// may no longer be, need not read it again (a lone server has no passive state to clear).
+    lone: bool,
     /// The server of the current (or next, before the first call) attempt.
     current: usize,
     /// Servers already tried (bit `i` = server `i`).
@@ -646,6 +651,9 @@ impl Servers for Choice<'_> {
     }
 
     fn answered(&mut self) {
+        if self.lone {
+            return;
+        }
         let back = self
             .ctx
             .balancer
