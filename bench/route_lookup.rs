@@ -3,13 +3,21 @@
 //! plus a table of 10,000 route-file routers (`Host && SegmentPrefix`, several prefixes per
 //! host) and a provider table with 100 host-less fallback routers. Hosts in requests are
 //! already normalised (the worker does that once per request with `normalize_host`).
+//!
+//! `route_and_choose` is what a worker reads of the routes for one request: the lookup, the
+//! balancer's choice, the chosen server's address and the answer reported back, over 1 or
+//! 100,000 one-server apps with requests spread over all of them, so that with many apps the
+//! per-app data is cold in the cache as it is in a proxy serving them.
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ringress::route::{file_routers, RouteSpec, RouteTable, RouterDef, Service, Slots, Target, Transport};
+use std::time::Instant;
+
+use ringress::balance::{Balancer, DownSet};
+use ringress::route::{file_routers, RouteSpec, RouteTable, RouterDef, Service, Slots, Target, Transport, Upstream};
 use ringress::rule::{parse, RequestView};
 
 struct Request {
@@ -191,5 +199,67 @@ fn files(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, provider, files);
+/// `count` apps: ``Host(`app-N.example.com`)`` routers, each on a service of its own with one server.
+fn app_table(count: usize) -> RouteTable {
+    let mut slots = Slots::default();
+    let mut services = Vec::with_capacity(count);
+    let mut routers = Vec::with_capacity(count);
+    for i in 0..count {
+        let port = 1024 + (i % 60_000) as u16;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let upstream = Upstream::new(addr, addr.to_string());
+        let service = slots.place(Service::new(format!("s{i}@http"), Box::new([upstream]), true));
+        let rule = parse(&format!("Host(`app-{i}.example.com`)")).expect("generated rule");
+        let priority = rule.priority();
+        routers.push(RouterDef::new(
+            format!("r{i}@http"),
+            rule,
+            priority,
+            u64::MAX,
+            Transport::Any,
+            service.clone(),
+        ));
+        services.push(service);
+    }
+    RouteTable::build(routers, services)
+}
+
+fn choose(c: &mut Criterion) {
+    let mut g = c.benchmark_group("route_and_choose");
+    g.throughput(Throughput::Elements(1));
+    for size in [1usize, 100_000] {
+        let table = app_table(size);
+        let mut balancer = Balancer::default();
+        balancer.rebind(&table, DownSet::default());
+        // 2^17 requests in a shuffled order: consecutive requests go to unrelated apps.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let reqs: Vec<Request> = (0..1usize << 17)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                Request {
+                    host: format!("app-{}.example.com", seed % size as u64).into_bytes(),
+                    path: b"/".to_vec(),
+                }
+            })
+            .collect();
+        let now = Instant::now();
+        let mut i = 0;
+        g.bench_function(BenchmarkId::from_parameter(size), |b| {
+            b.iter(|| {
+                let r = &reqs[i & ((1 << 17) - 1)];
+                i += 1;
+                let (router, service) = table.lookup(black_box(&view(r)), 0).expect("every app is routed");
+                let index = balancer.pick(service, 0, now).expect("a server is up");
+                let addr = service.servers[index].addr;
+                balancer.answered(service, index, now);
+                black_box((router as *const RouterDef, addr))
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, provider, files, choose);
 criterion_main!(benches);

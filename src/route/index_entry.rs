@@ -1,17 +1,18 @@
 //! One entry of the exact-host index: the host as a key and the routers filed under it.
 //!
 //! Owns their layout, chosen so a lookup reads nothing outside the index's own buckets before it reaches a
-//! router: a host of up to [`INLINE`] bytes (a platform's `app-12345.apps.example.com`) is held in the key itself,
-//! and a host with one router holds that router's pointer itself. Keys hash and compare exactly as the byte slice
-//! they hold, so a map of them is looked up with the request's `&[u8]` host. Built on the control thread; never
-//! changed once a table is published.
+//! service: a host of up to [`INLINE`] bytes (a platform's `app-12345.apps.example.com`) is held in the key itself,
+//! and a host with one router holds, next to that router's pointer, the router's fields a lookup checks and its
+//! service's pointer ([`Lone`]), so the router itself is read only when its rule must be evaluated. Keys hash and
+//! compare exactly as the byte slice they hold, so a map of them is looked up with the request's `&[u8]` host.
+//! Built on the control thread; never changed once a table is published.
 
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use super::table::RouterDef;
+use super::table::{RouterDef, Service, Transport};
 
 /// Longest host held inside the key (the key is 32 bytes either way).
 pub(crate) const INLINE: usize = 30;
@@ -73,14 +74,29 @@ impl fmt::Debug for HostKey {
 /// The routers filed under one host, in table order; never empty.
 #[derive(Clone, Debug)]
 pub(crate) enum Filed {
-    One(Arc<RouterDef>),
+    One(Lone),
     Many(Box<[Arc<RouterDef>]>),
+}
+
+/// A host's only router, with copies of what a lookup reads of it (the router never changes once built, so the
+/// copies cannot go stale).
+#[derive(Clone, Debug)]
+pub(crate) struct Lone {
+    pub(crate) router: Arc<RouterDef>,
+    /// `router.service`.
+    pub(crate) service: Arc<Service>,
+    /// `router.entry_points`.
+    pub(crate) entry_points: u64,
+    /// `router.transport`.
+    pub(crate) transport: Transport,
+    /// `router.host_decides()`.
+    pub(crate) host_decides: bool,
 }
 
 impl Filed {
     pub(crate) fn as_slice(&self) -> &[Arc<RouterDef>] {
         match self {
-            Filed::One(router) => std::slice::from_ref(router),
+            Filed::One(lone) => std::slice::from_ref(&lone.router),
             Filed::Many(routers) => routers,
         }
     }
@@ -89,7 +105,15 @@ impl Filed {
     pub(crate) fn from_vec(mut routers: Vec<Arc<RouterDef>>) -> Option<Filed> {
         match routers.len() {
             0 => None,
-            1 => routers.pop().map(Filed::One),
+            1 => routers.pop().map(|router| {
+                Filed::One(Lone {
+                    service: router.service.clone(),
+                    entry_points: router.entry_points,
+                    transport: router.transport,
+                    host_decides: router.host_decides(),
+                    router,
+                })
+            }),
             _ => Some(Filed::Many(routers.into_boxed_slice())),
         }
     }

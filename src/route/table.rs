@@ -206,12 +206,23 @@ impl RouterDef {
 
     /// Does this router serve entrypoint `entry_point`?
     pub fn on_entry_point(&self, entry_point: usize) -> bool {
-        self.entry_points == u64::MAX
-            || u32::try_from(entry_point)
-                .ok()
-                .and_then(|bit| 1u64.checked_shl(bit))
-                .is_some_and(|bit| self.entry_points & bit != 0)
+        serves_entry_point(self.entry_points, entry_point)
     }
+
+    /// Found under the request's host, does the router match without its rule being evaluated? (Its rule is only
+    /// `Host()` names, plus `SegmentPrefix("")` for a whole-host route-file route: see [`Rule::decided_by_host`].)
+    pub(crate) fn host_decides(&self) -> bool {
+        self.host_decides
+    }
+}
+
+/// Does a router whose entrypoint bits are `entry_points` serve entrypoint `entry_point`?
+fn serves_entry_point(entry_points: u64, entry_point: usize) -> bool {
+    entry_points == u64::MAX
+        || u32::try_from(entry_point)
+            .ok()
+            .and_then(|bit| 1u64.checked_shl(bit))
+            .is_some_and(|bit| entry_points & bit != 0)
 }
 
 /// A sort key unique per provider or route-file entry: its qualified name, its kind, its name as written.
@@ -433,20 +444,29 @@ impl RouteTable {
 
     /// Like [`RouteTable::lookup`], among the routers that serve a TLS (`secure`) or plain connection.
     pub fn lookup_on(&self, req: &RequestView<'_>, entry_point: usize, secure: bool) -> Option<(&RouterDef, &Service)> {
-        self.find(req, entry_point, |r| r.transport.serves(secure))
+        self.find(req, entry_point, |t| t.serves(secure))
     }
 
     fn find(
         &self,
         req: &RequestView<'_>,
         entry_point: usize,
-        serves: impl Fn(&RouterDef) -> bool,
+        serves: impl Fn(Transport) -> bool,
     ) -> Option<(&RouterDef, &Service)> {
-        let exact: &[Arc<RouterDef>] = match self.shards.get(shard_of(req.host)) {
-            Some(shard) => shard.get(req.host).map_or(&[], Filed::as_slice),
-            None => &[],
-        };
+        let filed = self
+            .shards
+            .get(shard_of(req.host))
+            .and_then(|shard| shard.get(req.host));
         let fallback: &[Arc<RouterDef>] = &self.fallback;
+        if let (Some(Filed::One(lone)), []) = (filed, fallback) {
+            // The host's only router and nothing else to try: decided from the index entry's copies, reading the
+            // router only when its rule must be evaluated.
+            let matches = serves_entry_point(lone.entry_points, entry_point)
+                && serves(lone.transport)
+                && (lone.host_decides || lone.router.rule.matches(req));
+            return matches.then_some((&*lone.router, &*lone.service));
+        }
+        let exact: &[Arc<RouterDef>] = filed.map_or(&[], Filed::as_slice);
         let (mut a, mut b) = (exact.iter().peekable(), fallback.iter().peekable());
         loop {
             // `indexed`: found under the request's host (so its `Host()` names already matched). Only indexed routers
@@ -463,7 +483,7 @@ impl RouteTable {
                 continue;
             };
             if router.on_entry_point(entry_point)
-                && serves(router)
+                && serves(router.transport)
                 && ((indexed && router.host_decides) || router.rule.matches(req))
             {
                 return Some((router, &router.service));

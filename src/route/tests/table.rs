@@ -376,6 +376,69 @@ fn lookup_agrees_with_evaluating_every_rule_in_order() {
     }
 }
 
+/// With no host-less router in the table, a host's only router is decided from its index entry: the answer must
+/// still be the one evaluating every router in order gives, for every entrypoint and transport.
+#[test]
+fn a_hosts_only_router_is_decided_like_every_rule_in_order() {
+    let lone = |name: &str, rule: &str, entry_points: u64, transport: Transport| {
+        let rule = parse(rule).expect(rule);
+        let priority = rule.priority();
+        let service = Arc::new(Service::new(format!("{name}-svc"), Box::new([]), true));
+        RouterDef::new(name.into(), rule, priority, entry_points, transport, service)
+    };
+    let routers = vec![
+        lone("any@http", "Host(`a.com`)", u64::MAX, Transport::Any),
+        lone("tls-only@http", "Host(`b.com`)", u64::MAX, Transport::Tls),
+        lone("plain-ep1@http", "Host(`c.com`)", 0b10, Transport::Plain),
+        lone(
+            "path@http",
+            "Host(`d.com`) && PathPrefix(`/api`)",
+            u64::MAX,
+            Transport::Any,
+        ),
+        lone("two-hosts@http", "Host(`e.com`) || Host(`f.com`)", 0b01, Transport::Tls),
+        lone(
+            "whole-host@http",
+            "Host(`g.com`) && PathPrefix(`/`)",
+            u64::MAX,
+            Transport::Any,
+        ),
+    ];
+    let t = RouteTable::build(routers, Vec::new());
+    for host in ["a.com", "b.com", "c.com", "d.com", "e.com", "f.com", "g.com", "z.com"] {
+        for path in ["/", "/api", "/api/x", "/apix"] {
+            for ep in [0usize, 1, 2, 64] {
+                for secure in [false, true] {
+                    let view = RequestView {
+                        method: b"GET",
+                        host: host.as_bytes(),
+                        path: path.as_bytes(),
+                        query: b"",
+                        buf: b"",
+                        headers: &[],
+                        client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                    };
+                    let found = t.lookup_on(&view, ep, secure);
+                    let expected = t
+                        .routers()
+                        .find(|r| r.on_entry_point(ep) && r.transport.serves(secure) && r.rule.matches(&view));
+                    assert_eq!(
+                        found.map(|(r, _)| r.name.as_str()),
+                        expected.map(|r| r.name.as_str()),
+                        "{host}{path} ep {ep} secure {secure}"
+                    );
+                    if let (Some((router, service)), Some(expected)) = (found, expected) {
+                        assert!(std::ptr::eq(service, &*expected.service), "the router's own service");
+                        assert_eq!(router.service.name, format!("{}-svc", router.name));
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(hit(&t, "d.com", "/api/x"), Some("path@http"));
+    assert_eq!(hit(&t, "d.com", "/"), None, "a rule beyond Host() is still evaluated");
+}
+
 /// The first router in table order whose rule matches (GET, entrypoint 0), found without the index.
 fn by_evaluation<'a>(table: &'a RouteTable, host: &str, path: &str) -> Option<&'a str> {
     let mut host_buf = [0u8; 256];
