@@ -41,6 +41,13 @@ fn service(i: usize) -> Arc<Service> {
     Arc::new(Service::new(format!("s{i}@http"), Box::new([]), true).at_slot(0))
 }
 
+/// A router on every entrypoint and transport, at its rule's default priority.
+fn router(name: String, rule: &str, service: &Arc<Service>) -> RouterDef {
+    let rule = parse(rule).expect("generated rule");
+    let priority = rule.priority();
+    RouterDef::new(name, rule, priority, u64::MAX, Transport::Any, service.clone())
+}
+
 /// `count` provider routers and one service each; plus `fallbacks` host-less routers.
 fn provider_table(count: usize, fallbacks: usize) -> RouteTable {
     let services: Vec<Arc<Service>> = (0..count.max(1)).map(service).collect();
@@ -51,32 +58,11 @@ fn provider_table(count: usize, fallbacks: usize) -> RouteTable {
         } else {
             format!("Host(`app-{i}.example.com`)")
         };
-        let rule = parse(&text).expect("generated rule");
-        routers.push({
-            let priority = rule.priority();
-            RouterDef::new(
-                format!("r{i}@http"),
-                rule,
-                priority,
-                u64::MAX,
-                Transport::Any,
-                service.clone(),
-            )
-        });
+        routers.push(router(format!("r{i}@http"), &text, service));
     }
     for i in 0..fallbacks {
-        let rule = parse(&format!("PathPrefix(`/fallback-{i}`) && Method(`POST`)")).expect("generated rule");
-        routers.push({
-            let priority = rule.priority();
-            RouterDef::new(
-                format!("f{i}@http"),
-                rule,
-                priority,
-                u64::MAX,
-                Transport::Any,
-                services[0].clone(),
-            )
-        });
+        let text = format!("PathPrefix(`/fallback-{i}`) && Method(`POST`)");
+        routers.push(router(format!("f{i}@http"), &text, &services[0]));
     }
     RouteTable::build(routers, services)
 }
@@ -209,15 +195,10 @@ fn app_table(count: usize) -> RouteTable {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let upstream = Upstream::new(addr, addr.to_string());
         let service = slots.place(Service::new(format!("s{i}@http"), Box::new([upstream]), true));
-        let rule = parse(&format!("Host(`app-{i}.example.com`)")).expect("generated rule");
-        let priority = rule.priority();
-        routers.push(RouterDef::new(
+        routers.push(router(
             format!("r{i}@http"),
-            rule,
-            priority,
-            u64::MAX,
-            Transport::Any,
-            service.clone(),
+            &format!("Host(`app-{i}.example.com`)"),
+            &service,
         ));
         services.push(service);
     }
