@@ -7,8 +7,9 @@
 //! numbering ([`Slots`]) and [`RouteTable::lookup`]. Lookup never blocks, never allocates and
 //! never scans every router: it takes the routers indexed under the request host and the routers
 //! whose rule does not pin a host, merges the two lists in table order, and returns the first
-//! router enabled on the entrypoint whose rule matches. Building allocates and belongs on the
-//! control thread.
+//! router enabled on the entrypoint whose rule matches (a host's only router, with no host-less
+//! router to merge, is decided from its index entry: see `index_entry.rs`). Building allocates
+//! and belongs on the control thread.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
