@@ -61,7 +61,8 @@ pub enum Change {
 impl Balancer {
     /// Rebinds to `table`'s slots with the active results `down`, keeping each server's passive state. A table of the
     /// same slot numbering only adds slots: they are appended (no walk over the services, which can be 100,000).
-    /// Otherwise every slot is bound anew and passive state follows the server's address.
+    /// Otherwise every slot is bound anew and passive state follows the server's address, except into the slot of a
+    /// service's only server, which never holds any.
     pub fn rebind(&mut self, table: &RouteTable, down: DownSet) {
         self.down = down;
         if table.slot_epoch() == self.epoch && table.slot_count() >= self.slots.len() {

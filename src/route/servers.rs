@@ -21,13 +21,13 @@ pub enum Servers {
 
 impl From<Box<[Upstream]>> for Servers {
     fn from(servers: Box<[Upstream]>) -> Servers {
-        if servers.len() == 1 {
-            if let Some(one) = servers.into_vec().pop() {
-                return Servers::One(one);
+        match Box::<[Upstream; 1]>::try_from(servers) {
+            Ok(one) => {
+                let [one] = *one;
+                Servers::One(one)
             }
-            return Servers::Many(Box::default());
+            Err(servers) => Servers::Many(servers),
         }
-        Servers::Many(servers)
     }
 }
 
