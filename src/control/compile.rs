@@ -247,6 +247,12 @@ impl<C, O> Entries<C, O> {
                     .or_insert_with(|| body.get(e.start..e.end));
             }
         }
+        if self.slots.is_empty() {
+            // A first body (or one after an empty map): every entry is new, so size both sets once instead of
+            // growing them through a dozen rehashes.
+            self.slots.reserve(entries.len());
+            self.dirty.reserve(entries.len());
+        }
         for slot in self.slots.values_mut() {
             slot.count = 0;
         }
